@@ -1,0 +1,1 @@
+"""The FastAPI application, settings, wiring and CLI of issuegraph."""

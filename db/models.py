@@ -1,0 +1,235 @@
+"""SQLAlchemy 2 typed models.
+
+Relationships are ``lazy="raise"`` (DESIGN rule 2): every load is explicit, so a forgotten
+eager load fails loudly in tests instead of issuing hidden queries on the event loop.
+Tenant-scoped tables carry ``workspace_id`` directly so authorization never needs a join.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(enum.Enum):
+    OWNER = "OWNER"
+    MEMBER = "MEMBER"
+    VIEWER = "VIEWER"
+
+
+class IssueStatus(enum.Enum):
+    BACKLOG = "BACKLOG"
+    TODO = "TODO"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+    CANCELED = "CANCELED"
+
+
+class IssuePriority(enum.Enum):
+    """Declared from lowest to highest: PostgreSQL orders enum values this way."""
+
+    NONE = "NONE"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+
+
+CLOSED_STATUSES = frozenset({IssueStatus.DONE, IssueStatus.CANCELED})
+
+
+def _pg_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(enum_cls, name=name, native_enum=True, create_type=False)
+
+
+role_enum = _pg_enum(Role, "role")
+issue_status_enum = _pg_enum(IssueStatus, "issue_status")
+issue_priority_enum = _pg_enum(IssuePriority, "issue_priority")
+
+Timestamp = DateTime(timezone=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 hex digest of the token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(role_enum)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    user: Mapped[User] = relationship(lazy="raise")
+    workspace: Mapped[Workspace] = relationship(lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "user_id"),
+        # "Members of a workspace" pages walk memberships in id order.
+        Index("ix_memberships_workspace_id_id", "workspace_id", "id"),
+    )
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    # Last issue number handed out; bumped with UPDATE ... RETURNING, whose row lock
+    # serializes concurrent creators, so numbers are consecutive and never repeat.
+    issue_counter: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    workspace: Mapped[Workspace] = relationship(lazy="raise")
+
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+
+class Label(Base):
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    color: Mapped[str] = mapped_column(String(7))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        # Case-insensitive uniqueness; also serves the workspace's label pages (name order).
+        Index("uq_labels_workspace_id_lower_name", "workspace_id", func.lower(name), unique=True),
+        Index("ix_labels_workspace_id_name_id", "workspace_id", "name", "id"),
+    )
+
+
+class Issue(Base):
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, server_default="")
+    status: Mapped[IssueStatus] = mapped_column(issue_status_enum)
+    priority: Mapped[IssuePriority] = mapped_column(issue_priority_enum)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR,
+        Computed(
+            "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+            "setweight(to_tsvector('english', coalesce(body, '')), 'B')",
+            persisted=True,
+        ),
+        deferred=True,
+    )
+
+    project: Mapped[Project] = relationship(lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        # One index per IssueOrderField: keyset pages per project scan them in order.
+        Index("ix_issues_project_id_created_at_id", "project_id", "created_at", "id"),
+        Index("ix_issues_project_id_updated_at_id", "project_id", "updated_at", "id"),
+        Index("ix_issues_project_id_priority_id", "project_id", "priority", "id"),
+        Index("ix_issues_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        Index("ix_issues_search_vector", "search_vector", postgresql_using="gin"),
+    )
+
+
+class IssueLabel(Base):
+    __tablename__ = "issue_labels"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    issue: Mapped[Issue] = relationship(lazy="raise")
+
+    __table_args__ = (Index("ix_comments_issue_id_created_at_id", "issue_id", "created_at", "id"),)

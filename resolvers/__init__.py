@@ -1,0 +1,1 @@
+"""Query, Mutation (and later Subscription) roots, and the per-request dataloaders."""

@@ -1,0 +1,82 @@
+"""The typed per-request context: viewer, sessions, loaders, paging rules."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.fastapi import BaseContext
+
+from resolvers.loaders import Loaders
+from services.errors import Invalid
+from services.pagination import PageArgs
+from services.types import Role
+from services.viewer import Viewer
+
+
+class Context(BaseContext):
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        viewer: Viewer | None,
+        request_id: str,
+        default_page_size: int = 20,
+        max_page_size: int = 100,
+        max_connections: int = 2,
+    ) -> None:
+        super().__init__()
+        self.session_factory = session_factory
+        self.viewer = viewer
+        self.request_id = request_id
+        self.default_page_size = default_page_size
+        self.max_page_size = max_page_size
+        # Loader batches run concurrently, each on its own short-lived session (DESIGN rule 1);
+        # the semaphore bounds how many pool connections one request holds at once.
+        self._connections = asyncio.Semaphore(max_connections)
+        self.loaders = Loaders(self)
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is None:  # the auth extension stops such operations before execution
+            raise GraphQLError("Authentication required.", extensions={"code": "UNAUTHENTICATED"})
+        return self.viewer
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A short-lived session for one loader batch; never shared between tasks."""
+        async with self._connections, self.session_factory() as session:
+            yield session
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A mutation's own session. The mutation commits explicitly; leaving rolls back."""
+        async with self.session_factory() as session:
+            yield session
+
+    def page_args(
+        self,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+    ) -> PageArgs:
+        try:
+            return PageArgs.checked(
+                first,
+                after,
+                last,
+                before,
+                default_size=self.default_page_size,
+                max_size=self.max_page_size,
+            )
+        except Invalid as error:
+            raise GraphQLError(error.message, extensions={"code": "BAD_USER_INPUT"}) from None
+
+    def grant(self, workspace_id: int, role: Role) -> None:
+        """Reflect a membership this request created, for the rest of the request."""
+        viewer = self.require_viewer()
+        self.viewer = replace(viewer, roles={**viewer.roles, workspace_id: role})

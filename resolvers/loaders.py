@@ -1,0 +1,201 @@
+"""Per-request dataloaders (aiodataloader), built in the context, never at module level.
+
+Each batch function opens a short-lived session, calls one service batch method and
+returns exactly one result per key, in key order (DESIGN rule 3). Paged loaders take
+``(parent id, page args[, query])`` keys and run one query per distinct argument set,
+which in a nested query is one query per level.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.connections import convert_page
+from schema.types import Comment, Issue, Label, Membership, Project, User, Workspace
+from services.comments import CommentService
+from services.errors import DomainError
+from services.issues import IssueService
+from services.labels import LabelService
+from services.pagination import Page
+from services.projects import ProjectService
+from services.users import UserService
+from services.viewer import Viewer
+from services.workspaces import WorkspaceService
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+GroupFetch = Callable[[AsyncSession, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+
+
+class Loaders:
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self.user = DataLoader(self._users)
+        self.workspace = DataLoader(self._workspaces)
+        self.project = DataLoader(self._projects)
+        self.issue = DataLoader(self._issues)
+        self.label = DataLoader(self._labels)
+        self.comment = DataLoader(self._comments)
+        self.issue_labels = DataLoader(self._issue_labels)
+        self.workspace_members = DataLoader(self._grouped(self._member_pages, Page.empty()))
+        self.workspace_member_count = DataLoader(self._counts(self._member_counts))
+        self.workspace_projects = DataLoader(self._grouped(self._project_pages, Page.empty()))
+        self.workspace_project_count = DataLoader(self._counts(self._project_counts))
+        self.workspace_labels = DataLoader(self._grouped(self._label_pages, Page.empty()))
+        self.workspace_label_count = DataLoader(self._counts(self._label_counts))
+        self.project_issues = DataLoader(self._grouped(self._issue_pages, Page.empty()))
+        self.project_issue_count = DataLoader(self._grouped(self._issue_counts, 0))
+        self.issue_comments = DataLoader(self._grouped(self._comment_pages, Page.empty()))
+        self.issue_comment_count = DataLoader(self._counts(self._comment_counts))
+
+    @property
+    def _viewer(self) -> Viewer:
+        return self._context.require_viewer()
+
+    # -- objects by id ---------------------------------------------------------------------
+
+    async def _users(self, ids: Sequence[int]) -> list[User | None]:
+        async with self._context.read_session() as session:
+            views = await UserService(session, self._viewer).get_many(ids)
+        return [User.from_view(v) if v else None for v in views]
+
+    async def _workspaces(self, ids: Sequence[int]) -> list[Workspace | None]:
+        async with self._context.read_session() as session:
+            rows = await WorkspaceService(session, self._viewer).get_many(ids)
+        return [Workspace.from_model(w) if w else None for w in rows]
+
+    async def _projects(self, ids: Sequence[int]) -> list[Project | None]:
+        async with self._context.read_session() as session:
+            rows = await ProjectService(session, self._viewer).get_many(ids)
+        return [Project.from_model(p) if p else None for p in rows]
+
+    async def _issues(self, ids: Sequence[int]) -> list[Issue | None]:
+        async with self._context.read_session() as session:
+            rows = await IssueService(session, self._viewer).get_many(ids)
+        return [Issue.from_model(i) if i else None for i in rows]
+
+    async def _labels(self, ids: Sequence[int]) -> list[Label | None]:
+        async with self._context.read_session() as session:
+            rows = await LabelService(session, self._viewer).get_many(ids)
+        return [Label.from_model(label) if label else None for label in rows]
+
+    async def _comments(self, ids: Sequence[int]) -> list[Comment | None]:
+        async with self._context.read_session() as session:
+            rows = await CommentService(session, self._viewer).get_many(ids)
+        return [Comment.from_model(c) if c else None for c in rows]
+
+    async def _issue_labels(self, issue_ids: Sequence[int]) -> list[list[Label]]:
+        async with self._context.read_session() as session:
+            per_issue = await LabelService(session, self._viewer).for_issues(issue_ids)
+        return [[Label.from_model(label) for label in labels] for labels in per_issue]
+
+    # -- pages and counts per parent ---------------------------------------------------------
+
+    def _grouped(
+        self, fetch: GroupFetch[V], missing: V
+    ) -> Callable[[Sequence[tuple[Any, ...]]], Awaitable[list[V | Exception]]]:
+        """Batch ``(parent, *args)`` keys: one fetch per distinct ``args`` for all parents."""
+
+        async def load(keys: Sequence[tuple[Any, ...]]) -> list[V | Exception]:
+            groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+            for parent, *rest in keys:
+                groups[tuple(rest)].append(parent)
+            results: dict[tuple[Any, ...], V | Exception] = {}
+            for rest, parents in groups.items():
+                try:
+                    async with self._context.read_session() as session:
+                        by_parent = await fetch(session, self._viewer, parents, rest)
+                except DomainError as error:  # e.g. a bad cursor: fails only its own keys
+                    for parent in parents:
+                        results[(parent, *rest)] = error
+                    continue
+                for parent in parents:
+                    results[(parent, *rest)] = by_parent.get(parent, missing)
+            return [results[tuple(key)] for key in keys]
+
+        return load
+
+    def _counts(
+        self, fetch: GroupFetch[int]
+    ) -> Callable[[Sequence[int]], Awaitable[list[int | Exception]]]:
+        grouped = self._grouped(fetch, 0)
+
+        async def load(parent_ids: Sequence[int]) -> list[int | Exception]:
+            return await grouped([(parent,) for parent in parent_ids])
+
+        return load
+
+    def _prime(self, loader: DataLoader, items: Sequence[Any]) -> None:
+        for item in items:
+            loader.prime(item.pk, item)
+
+    async def _member_pages(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, Page[Membership]]:
+        pages = await WorkspaceService(session, viewer).member_pages(parents, rest[0])
+        return {k: convert_page(p, Membership.from_model) for k, p in pages.items()}
+
+    async def _member_counts(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, int]:
+        return await WorkspaceService(session, viewer).member_counts(parents)
+
+    async def _project_pages(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, Page[Project]]:
+        pages = await ProjectService(session, viewer).pages(parents, rest[0])
+        converted = {k: convert_page(p, Project.from_model) for k, p in pages.items()}
+        for page in converted.values():
+            self._prime(self.project, page.items)
+        return converted
+
+    async def _project_counts(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, int]:
+        return await ProjectService(session, viewer).counts(parents)
+
+    async def _label_pages(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, Page[Label]]:
+        pages = await LabelService(session, viewer).pages(parents, rest[0])
+        return {k: convert_page(p, Label.from_model) for k, p in pages.items()}
+
+    async def _label_counts(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, int]:
+        return await LabelService(session, viewer).counts(parents)
+
+    async def _issue_pages(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, Page[Issue]]:
+        args, query = rest
+        pages = await IssueService(session, viewer).pages(parents, args, query)
+        converted = {k: convert_page(p, Issue.from_model) for k, p in pages.items()}
+        for page in converted.values():
+            self._prime(self.issue, page.items)
+        return converted
+
+    async def _issue_counts(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, int]:
+        return await IssueService(session, viewer).counts(parents, rest[0])
+
+    async def _comment_pages(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, Page[Comment]]:
+        pages = await CommentService(session, viewer).pages(parents, rest[0])
+        return {k: convert_page(p, Comment.from_model) for k, p in pages.items()}
+
+    async def _comment_counts(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, int]:
+        return await CommentService(session, viewer).counts(parents)

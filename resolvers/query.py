@@ -1,0 +1,134 @@
+"""The Query root."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context
+from schema.connections import Connection, constant, convert_page
+from schema.ids import from_global_id
+from schema.types import Issue, Node, Project, User, Workspace
+from services.issues import IssueService
+from services.projects import ProjectService
+from services.workspaces import WorkspaceService
+
+ContextInfo = Info[Context, Any]
+
+# Which loader answers Query.node for each type name.
+_NODE_LOADERS = {
+    "User": "user",
+    "Workspace": "workspace",
+    "Project": "project",
+    "Issue": "issue",
+    "Label": "label",
+    "Comment": "comment",
+}
+
+
+async def load_node(context: Context, global_id: str) -> Node | None:
+    """Any object by global ID; a foreign, missing or malformed ID reads as null."""
+    parsed = from_global_id(global_id)
+    if parsed is None or parsed[0] not in _NODE_LOADERS:
+        return None
+    type_name, pk = parsed
+    node: Node | None = await getattr(context.loaders, _NODE_LOADERS[type_name]).load(pk)
+    if isinstance(node, User) and not node.visible_to_viewer:
+        return None  # a user who shares no workspace with the viewer is foreign
+    return node
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:  # noqa: A002
+        return await load_node(info.context, id)
+
+    @strawberry.field
+    async def nodes(self, info: ContextInfo, ids: list[strawberry.ID]) -> list[Node | None]:
+        return list(await asyncio.gather(*(load_node(info.context, i) for i in ids)))
+
+    @strawberry.field(description="The user the request's token belongs to.")
+    def viewer(self, info: ContextInfo) -> User:
+        viewer = info.context.require_viewer()
+        return User.from_view_of_self(viewer.user_id, viewer.name, viewer.email)
+
+    @strawberry.field(description="Workspaces the viewer is a member of.")
+    async def workspaces(
+        self,
+        info: ContextInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Workspace]:
+        context = info.context
+        args = context.page_args(first, after, last, before)
+        async with context.read_session() as session:
+            service = WorkspaceService(session, context.require_viewer())
+            page = convert_page(await service.page_for_viewer(args), Workspace.from_model)
+            total = service.count_for_viewer()
+        for workspace in page.items:
+            context.loaders.workspace.prime(workspace.pk, workspace)
+        return Connection.of(page, lambda: constant(total))
+
+    @strawberry.field
+    async def workspace(self, info: ContextInfo, slug: str) -> Workspace | None:
+        context = info.context
+        async with context.read_session() as session:
+            row = await WorkspaceService(session, context.require_viewer()).get_by_slug(slug)
+        if row is None:
+            return None
+        workspace = Workspace.from_model(row)
+        context.loaders.workspace.prime(workspace.pk, workspace)
+        return workspace
+
+    @strawberry.field
+    async def project(
+        self, info: ContextInfo, workspace_slug: str, key: str
+    ) -> Project | None:
+        context = info.context
+        async with context.read_session() as session:
+            row = await ProjectService(session, context.require_viewer()).get_by_key(
+                workspace_slug, key
+            )
+        if row is None:
+            return None
+        project = Project.from_model(row)
+        context.loaders.project.prime(project.pk, project)
+        return project
+
+    @strawberry.field(description="By identifier, e.g. ENG-42.")
+    async def issue(
+        self, info: ContextInfo, workspace_slug: str, identifier: str
+    ) -> Issue | None:
+        context = info.context
+        async with context.read_session() as session:
+            row = await IssueService(session, context.require_viewer()).get_by_identifier(
+                workspace_slug, identifier
+            )
+        if row is None:
+            return None
+        issue = Issue.from_model(row)
+        context.loaders.issue.prime(issue.pk, issue)
+        return issue
+
+    @strawberry.field
+    async def search_issues(
+        self,
+        info: ContextInfo,
+        workspace_slug: str,
+        query: str,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Issue]:
+        context = info.context
+        args = context.page_args(first, after, None, None)
+        async with context.read_session() as session:
+            page, total = await IssueService(session, context.require_viewer()).search(
+                workspace_slug, query, args
+            )
+        return Connection.of(convert_page(page, Issue.from_model), lambda: constant(total))

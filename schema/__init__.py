@@ -1,0 +1,1 @@
+"""The GraphQL vocabulary: Strawberry types, inputs, enums, payloads, connections; the SDL snapshot."""

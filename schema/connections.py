@@ -1,0 +1,72 @@
+"""Relay connections with ``totalCount``, over keyset pages computed in the services.
+
+``totalCount`` costs its own batched COUNT query, so it runs only when selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+import strawberry
+
+from services.pagination import Page
+
+NodeT = TypeVar("NodeT")
+ModelT = TypeVar("ModelT")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self._count()
+
+    @classmethod
+    def of(
+        cls,
+        page: Page[NodeT],
+        count: Callable[[], Awaitable[int]],
+    ) -> Connection[NodeT]:
+        """A connection over a page whose items are already GraphQL objects."""
+        return cls(
+            edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, page.items, strict=True)],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            _count=count,
+        )
+
+
+def convert_page(page: Page[ModelT], convert: Callable[[ModelT], NodeT]) -> Page[NodeT]:
+    return Page(
+        items=[convert(item) for item in page.items],
+        cursors=page.cursors,
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+    )
+
+
+async def constant(value: int) -> int:
+    return value

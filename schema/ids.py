@@ -1,0 +1,35 @@
+"""Relay global IDs: opaque base64 of ``Type:pk``, resolvable through ``Query.node``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+
+NODE_TYPES = frozenset({"User", "Workspace", "Project", "Issue", "Label", "Comment", "Job"})
+
+
+def to_global_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def from_global_id(global_id: str) -> tuple[str, int] | None:
+    """``(type name, pk)``, or None for anything that is not one of our IDs."""
+    try:
+        decoded = base64.b64decode(global_id.encode(), validate=True).decode()
+        type_name, _, raw_pk = decoded.partition(":")
+        pk = int(raw_pk)
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    if type_name not in NODE_TYPES or pk <= 0 or raw_pk != str(pk) or pk >= 2**63:
+        return None
+    return type_name, pk
+
+
+def pk_of(global_id: str, type_name: str) -> int | None:
+    """The primary key if ``global_id`` names an object of ``type_name``, else None."""
+    parsed = from_global_id(global_id)
+    if parsed is None or parsed[0] != type_name:
+        return None
+    return parsed[1]

@@ -1,0 +1,319 @@
+"""Object types of the contract.
+
+Scalar fields are plain attributes filled from the row once; fields that cross a table
+reach a per-request dataloader through ``info.context.loaders`` (never by importing
+``resolvers``), so a nested query costs one batched query per level.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from schema.connections import Connection
+from schema.enums import IssueOrderField, OrderDirection
+from schema.ids import to_global_id
+from schema.inputs import IssueFilter, IssueOrder
+from services import types as domain
+from services.issues import IssueQuery
+
+
+@strawberry.interface(
+    description="Relay global object identification: every ID is opaque and resolvable "
+    "through Query.node."
+)
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class User(Node):
+    name: str
+    email: str | None = strawberry.field(
+        description="Visible to the user themself and to members of a workspace they share; "
+        "null otherwise."
+    )
+    pk: strawberry.Private[int]
+    visible_to_viewer: strawberry.Private[bool]
+
+    @classmethod
+    def from_view(cls, user: domain.UserView) -> User:
+        return cls(
+            id=to_global_id("User", user.id),
+            name=user.name,
+            email=user.email,
+            pk=user.id,
+            visible_to_viewer=user.visible_to_viewer,
+        )
+
+    @classmethod
+    def from_view_of_self(cls, pk: int, name: str, email: str) -> User:
+        return cls(
+            id=to_global_id("User", pk), name=name, email=email, pk=pk, visible_to_viewer=True
+        )
+
+
+@strawberry.type
+class Membership:
+    role: domain.Role
+    user_id: strawberry.Private[int]
+    workspace_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def user(self, info: Info[Any, Any]) -> User:
+        user: User = await info.context.loaders.user.load(self.user_id)
+        return user
+
+    @classmethod
+    def from_model(cls, membership: domain.Membership) -> Membership:
+        return cls(
+            role=membership.role,
+            user_id=membership.user_id,
+            workspace_id=membership.workspace_id,
+        )
+
+
+@strawberry.type
+class Workspace(Node):
+    slug: str
+    name: str
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, workspace: domain.Workspace) -> Workspace:
+        return cls(
+            id=to_global_id("Workspace", workspace.id),
+            slug=workspace.slug,
+            name=workspace.name,
+            pk=workspace.id,
+        )
+
+    @strawberry.field
+    def viewer_role(self, info: Info[Any, Any]) -> domain.Role:
+        role: domain.Role = info.context.require_viewer().roles[self.pk]
+        return role
+
+    @strawberry.field
+    async def members(
+        self,
+        info: Info[Any, Any],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Membership]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        page = await loaders.workspace_members.load((self.pk, args))
+        return Connection.of(page, lambda: loaders.workspace_member_count.load(self.pk))
+
+    @strawberry.field
+    async def projects(
+        self,
+        info: Info[Any, Any],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Project]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        page = await loaders.workspace_projects.load((self.pk, args))
+        return Connection.of(page, lambda: loaders.workspace_project_count.load(self.pk))
+
+    @strawberry.field
+    async def labels(
+        self,
+        info: Info[Any, Any],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Label]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        page = await loaders.workspace_labels.load((self.pk, args))
+        return Connection.of(page, lambda: loaders.workspace_label_count.load(self.pk))
+
+
+@strawberry.type
+class Project(Node):
+    key: str
+    name: str
+    description: str
+    pk: strawberry.Private[int]
+    workspace_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, project: domain.Project) -> Project:
+        return cls(
+            id=to_global_id("Project", project.id),
+            key=project.key,
+            name=project.name,
+            description=project.description,
+            pk=project.id,
+            workspace_id=project.workspace_id,
+        )
+
+    @strawberry.field
+    async def workspace(self, info: Info[Any, Any]) -> Workspace:
+        workspace: Workspace = await info.context.loaders.workspace.load(self.workspace_id)
+        return workspace
+
+    @strawberry.field(description="Newest first unless orderBy says otherwise.")
+    async def issues(
+        self,
+        info: Info[Any, Any],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: IssueFilter | None = None,  # noqa: A002 - the contract's argument name
+        order_by: IssueOrder | None = None,
+    ) -> Connection[Issue]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        query = issue_query(filter, order_by)
+        page = await loaders.project_issues.load((self.pk, args, query))
+        return Connection.of(page, lambda: loaders.project_issue_count.load((self.pk, query)))
+
+
+def issue_query(filter: IssueFilter | None, order_by: IssueOrder | None) -> IssueQuery:  # noqa: A002
+    query = filter.to_query() if filter is not None else IssueQuery()
+    if order_by is not None:
+        query = IssueQuery(
+            **{
+                **query.__dict__,
+                "order_field": IssueOrderField(order_by.field).value,
+                "descending": order_by.direction is OrderDirection.DESC,
+            }
+        )
+    return query
+
+
+@strawberry.type
+class Label(Node):
+    name: str
+    color: str = strawberry.field(description="Hex colour, e.g. #d73a4a.")
+    pk: strawberry.Private[int]
+    workspace_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, label: domain.Label) -> Label:
+        return cls(
+            id=to_global_id("Label", label.id),
+            name=label.name,
+            color=label.color,
+            pk=label.id,
+            workspace_id=label.workspace_id,
+        )
+
+
+@strawberry.type
+class Issue(Node):
+    number: int
+    title: str
+    body: str
+    status: domain.IssueStatus
+    priority: domain.IssuePriority
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    pk: strawberry.Private[int]
+    project_id: strawberry.Private[int]
+    workspace_id: strawberry.Private[int]
+    reporter_id: strawberry.Private[int]
+    assignee_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, issue: domain.Issue) -> Issue:
+        return cls(
+            id=to_global_id("Issue", issue.id),
+            number=issue.number,
+            title=issue.title,
+            body=issue.body,
+            status=issue.status,
+            priority=issue.priority,
+            created_at=issue.created_at,
+            updated_at=issue.updated_at,
+            closed_at=issue.closed_at,
+            pk=issue.id,
+            project_id=issue.project_id,
+            workspace_id=issue.workspace_id,
+            reporter_id=issue.reporter_id,
+            assignee_id=issue.assignee_id,
+        )
+
+    @strawberry.field(description="Project key and number, e.g. ENG-42.")
+    async def identifier(self, info: Info[Any, Any]) -> str:
+        project: Project = await info.context.loaders.project.load(self.project_id)
+        return f"{project.key}-{self.number}"
+
+    @strawberry.field
+    async def project(self, info: Info[Any, Any]) -> Project:
+        project: Project = await info.context.loaders.project.load(self.project_id)
+        return project
+
+    @strawberry.field
+    async def reporter(self, info: Info[Any, Any]) -> User:
+        user: User = await info.context.loaders.user.load(self.reporter_id)
+        return user
+
+    @strawberry.field
+    async def assignee(self, info: Info[Any, Any]) -> User | None:
+        if self.assignee_id is None:
+            return None
+        user: User | None = await info.context.loaders.user.load(self.assignee_id)
+        return user
+
+    @strawberry.field
+    async def labels(self, info: Info[Any, Any]) -> list[Label]:
+        labels: list[Label] = await info.context.loaders.issue_labels.load(self.pk)
+        return labels
+
+    @strawberry.field
+    async def comments(
+        self,
+        info: Info[Any, Any],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Comment]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        page = await loaders.issue_comments.load((self.pk, args))
+        return Connection.of(page, lambda: loaders.issue_comment_count.load(self.pk))
+
+
+@strawberry.type
+class Comment(Node):
+    body: str
+    created_at: datetime
+    pk: strawberry.Private[int]
+    issue_id: strawberry.Private[int]
+    author_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, comment: domain.Comment) -> Comment:
+        return cls(
+            id=to_global_id("Comment", comment.id),
+            body=comment.body,
+            created_at=comment.created_at,
+            pk=comment.id,
+            issue_id=comment.issue_id,
+            author_id=comment.author_id,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info[Any, Any]) -> User:
+        user: User = await info.context.loaders.user.load(self.author_id)
+        return user
+
+    @strawberry.field
+    async def issue(self, info: Info[Any, Any]) -> Issue:
+        issue: Issue = await info.context.loaders.issue.load(self.issue_id)
+        return issue

@@ -1,0 +1,1 @@
+"""Async business logic, one module per domain. Never imports FastAPI or Strawberry."""

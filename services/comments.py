@@ -1,0 +1,103 @@
+"""Comments on issues; authors edit their own, owners may delete any."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Comment, Issue, Role
+from services import validation
+from services.errors import Forbidden, NotFound
+from services.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    count_per_parent,
+    decode_datetime,
+    fetch_pages,
+)
+from services.viewer import WRITERS, Viewer
+
+COMMENT_ORDER = SortKey(
+    "comments:created_at", (Comment.created_at, Comment.id), (decode_datetime, int), False
+)
+
+
+class CommentService:
+    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
+        self.session = session
+        self.viewer = viewer
+
+    async def get_many(self, ids: Sequence[int]) -> list[Comment | None]:
+        if not self.viewer.workspace_ids:
+            return [None] * len(ids)
+        rows = await self.session.scalars(
+            select(Comment).where(
+                Comment.id.in_(ids), Comment.workspace_id.in_(self.viewer.workspace_ids)
+            )
+        )
+        by_id = {c.id: c for c in rows}
+        return [by_id.get(i) for i in ids]
+
+    async def pages(self, issue_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Comment]]:
+        return await fetch_pages(
+            self.session,
+            entity=Comment,
+            parent_column=Comment.issue_id,
+            parent_ids=issue_ids,
+            sort=COMMENT_ORDER,
+            args=args,
+            where=[Comment.workspace_id.in_(self.viewer.workspace_ids)],
+        )
+
+    async def counts(self, issue_ids: Sequence[int]) -> dict[int, int]:
+        return await count_per_parent(
+            self.session,
+            parent_column=Comment.issue_id,
+            parent_ids=issue_ids,
+            where=[Comment.workspace_id.in_(self.viewer.workspace_ids)],
+        )
+
+    async def add(self, *, issue_id: int, body: str) -> Comment:
+        issue = await self.session.get(Issue, issue_id)
+        if issue is None or not self.viewer.can_read(issue.workspace_id):
+            raise NotFound("Issue not found.", ["input", "issueId"])
+        self.viewer.require_role(issue.workspace_id, WRITERS, action="comment")
+        body = validation.body(body, ["input", "body"], "Comment", required=True)
+        comment = Comment(
+            workspace_id=issue.workspace_id,
+            issue_id=issue.id,
+            author_id=self.viewer.user_id,
+            body=body,
+        )
+        self.session.add(comment)
+        await self.session.flush()
+        await self.session.refresh(comment)
+        return comment
+
+    async def _get(self, comment_id: int) -> Comment:
+        comment = await self.session.get(Comment, comment_id, with_for_update=True)
+        if comment is None or not self.viewer.can_read(comment.workspace_id):
+            raise NotFound("Comment not found.", ["input", "id"])
+        return comment
+
+    async def update(self, *, comment_id: int, body: str) -> Comment:
+        comment = await self._get(comment_id)
+        self.viewer.require_role(comment.workspace_id, WRITERS, action="edit comments")
+        if comment.author_id != self.viewer.user_id:
+            raise Forbidden("Only the comment's author may edit it.")
+        comment.body = validation.body(body, ["input", "body"], "Comment", required=True)
+        comment.updated_at = func.now()  # type: ignore[assignment]
+        await self.session.flush()
+        await self.session.refresh(comment)
+        return comment
+
+    async def delete(self, *, comment_id: int) -> None:
+        comment = await self._get(comment_id)
+        role = self.viewer.require_role(comment.workspace_id, WRITERS, action="delete comments")
+        if comment.author_id != self.viewer.user_id and role is not Role.OWNER:
+            raise Forbidden("Only the comment's author or a workspace owner may delete it.")
+        await self.session.delete(comment)
+        await self.session.flush()

@@ -1,0 +1,136 @@
+"""Labels of a workspace, and the labels carried by issues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import IssueLabel, Label
+from services import validation
+from services.errors import Conflict, NotFound
+from services.pagination import Page, PageArgs, SortKey, count_per_parent, fetch_pages
+from services.unset import Maybe, Unset
+from services.viewer import WRITERS, Viewer
+
+LABEL_ORDER = SortKey("labels:name", (Label.name, Label.id), (str, int), descending=False)
+
+
+class LabelService:
+    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
+        self.session = session
+        self.viewer = viewer
+
+    async def get_many(self, ids: Sequence[int]) -> list[Label | None]:
+        if not self.viewer.workspace_ids:
+            return [None] * len(ids)
+        rows = await self.session.scalars(
+            select(Label).where(Label.id.in_(ids), Label.workspace_id.in_(self.viewer.workspace_ids))
+        )
+        by_id = {label.id: label for label in rows}
+        return [by_id.get(i) for i in ids]
+
+    async def for_issues(self, issue_ids: Sequence[int]) -> list[list[Label]]:
+        """Each issue's labels by name; issues reach here only through a readable parent."""
+        rows = (
+            await self.session.execute(
+                select(IssueLabel.issue_id, Label)
+                .join(Label, Label.id == IssueLabel.label_id)
+                .where(IssueLabel.issue_id.in_(issue_ids))
+                .order_by(Label.name, Label.id)
+            )
+        ).all()
+        by_issue: dict[int, list[Label]] = {i: [] for i in issue_ids}
+        for issue_id, label in rows:
+            by_issue[issue_id].append(label)
+        return [by_issue[i] for i in issue_ids]
+
+    async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Label]]:
+        return await fetch_pages(
+            self.session,
+            entity=Label,
+            parent_column=Label.workspace_id,
+            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
+            sort=LABEL_ORDER,
+            args=args,
+        )
+
+    async def counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
+        return await count_per_parent(
+            self.session,
+            parent_column=Label.workspace_id,
+            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
+        )
+
+    async def _name_taken(self, workspace_id: int, name: str, except_id: int | None = None) -> bool:
+        stmt = select(Label.id).where(
+            Label.workspace_id == workspace_id, func.lower(Label.name) == name.lower()
+        )
+        if except_id is not None:
+            stmt = stmt.where(Label.id != except_id)
+        return (await self.session.scalar(stmt)) is not None
+
+    async def _flush_unique(self, name: str) -> None:
+        """Flush, turning a lost race on the unique name index into ``Conflict``."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError:
+            raise Conflict(f"A label named '{name}' exists.", ["input", "name"]) from None
+
+    async def create(self, *, workspace_id: int, name: str, color: str) -> Label:
+        self.viewer.require_role(
+            workspace_id, WRITERS, ["input", "workspaceId"], action="create labels"
+        )
+        name = validation.name(name, ["input", "name"])
+        color = validation.color(color, ["input", "color"])
+        if await self._name_taken(workspace_id, name):
+            raise Conflict(f"A label named '{name}' exists.", ["input", "name"])
+        label = Label(workspace_id=workspace_id, name=name, color=color)
+        self.session.add(label)
+        await self._flush_unique(name)
+        return label
+
+    async def _get_for_write(self, label_id: int, action: str) -> Label:
+        label = await self.session.get(Label, label_id)
+        if label is None or not self.viewer.can_read(label.workspace_id):
+            raise NotFound("Label not found.", ["input", "id"])
+        self.viewer.require_role(label.workspace_id, WRITERS, action=action)
+        return label
+
+    async def update(self, *, label_id: int, name: Maybe[str], color: Maybe[str]) -> Label:
+        label = await self._get_for_write(label_id, "change labels")
+        if not isinstance(name, Unset):
+            new_name = validation.name(name or "", ["input", "name"])
+            if await self._name_taken(label.workspace_id, new_name, except_id=label.id):
+                raise Conflict(f"A label named '{new_name}' exists.", ["input", "name"])
+            label.name = new_name
+        if not isinstance(color, Unset):
+            label.color = validation.color(color or "", ["input", "color"])
+        await self._flush_unique(label.name)
+        return label
+
+    async def delete(self, *, label_id: int) -> None:
+        label = await self._get_for_write(label_id, "delete labels")
+        await self.session.execute(delete(IssueLabel).where(IssueLabel.label_id == label.id))
+        await self.session.delete(label)
+        await self.session.flush()
+
+    async def require_in_workspace(
+        self, workspace_id: int, label_ids: Sequence[int], field: Sequence[str]
+    ) -> list[int]:
+        """Deduplicated label ids, all of which must belong to the workspace."""
+        unique = list(dict.fromkeys(label_ids))
+        if not unique:
+            return []
+        found = set(
+            await self.session.scalars(
+                select(Label.id).where(Label.id.in_(unique), Label.workspace_id == workspace_id)
+            )
+        )
+        for position, label_id in enumerate(label_ids):
+            if label_id not in found:
+                raise NotFound("Label not found in this workspace.", [*field, str(position)])
+        return unique

@@ -1,0 +1,27 @@
+"""The domain vocabulary the GraphQL schema may name: enums and read models."""
+
+from db.models import (
+    Comment,
+    Issue,
+    IssuePriority,
+    IssueStatus,
+    Label,
+    Membership,
+    Project,
+    Role,
+    Workspace,
+)
+from services.users import UserView
+
+__all__ = [
+    "Comment",
+    "Issue",
+    "IssuePriority",
+    "IssueStatus",
+    "Label",
+    "Membership",
+    "Project",
+    "Role",
+    "UserView",
+    "Workspace",
+]

@@ -1,0 +1,169 @@
+"""Workspaces and their members."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Membership, Role, User, Workspace
+from services import validation
+from services.errors import Conflict, NotFound
+from services.pagination import Page, PageArgs, SortKey, count_per_parent, fetch_page, fetch_pages
+from services.viewer import OWNERS, Viewer
+
+WORKSPACE_ORDER = SortKey("workspaces:id", (Workspace.id,), (int,), descending=False)
+MEMBER_ORDER = SortKey("members:id", (Membership.id,), (int,), descending=False)
+
+
+class WorkspaceService:
+    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
+        self.session = session
+        self.viewer = viewer
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get_many(self, ids: Sequence[int]) -> list[Workspace | None]:
+        readable = [i for i in ids if self.viewer.can_read(i)]
+        rows = (
+            await self.session.scalars(select(Workspace).where(Workspace.id.in_(readable)))
+            if readable
+            else []
+        )
+        by_id = {w.id: w for w in rows}
+        return [by_id.get(i) for i in ids]
+
+    async def get_by_slug(self, slug: str) -> Workspace | None:
+        if not self.viewer.workspace_ids:
+            return None
+        return await self.session.scalar(
+            select(Workspace).where(
+                Workspace.slug == slug, Workspace.id.in_(self.viewer.workspace_ids)
+            )
+        )
+
+    async def page_for_viewer(self, args: PageArgs) -> Page[Workspace]:
+        if not self.viewer.workspace_ids:
+            return Page.empty()
+        return await fetch_page(
+            self.session,
+            entity=Workspace,
+            sort=WORKSPACE_ORDER,
+            args=args,
+            where=[Workspace.id.in_(self.viewer.workspace_ids)],
+        )
+
+    def count_for_viewer(self) -> int:
+        return len(self.viewer.roles)
+
+    async def member_pages(
+        self, workspace_ids: Sequence[int], args: PageArgs
+    ) -> dict[int, Page[Membership]]:
+        return await fetch_pages(
+            self.session,
+            entity=Membership,
+            parent_column=Membership.workspace_id,
+            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
+            sort=MEMBER_ORDER,
+            args=args,
+        )
+
+    async def member_counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
+        return await count_per_parent(
+            self.session,
+            parent_column=Membership.workspace_id,
+            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
+        )
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def create(self, *, slug: str, name: str) -> Workspace:
+        slug = validation.slug(slug, ["input", "slug"])
+        name = validation.name(name, ["input", "name"])
+        # ON CONFLICT instead of check-then-insert: two concurrent creators cannot both win.
+        workspace_id = await self.session.scalar(
+            insert(Workspace)
+            .values(slug=slug, name=name)
+            .on_conflict_do_nothing(index_elements=["slug"])
+            .returning(Workspace.id)
+        )
+        if workspace_id is None:
+            raise Conflict(f"The slug '{slug}' is taken.", ["input", "slug"])
+        self.session.add(
+            Membership(workspace_id=workspace_id, user_id=self.viewer.user_id, role=Role.OWNER)
+        )
+        await self.session.flush()
+        workspace = await self.session.get_one(Workspace, workspace_id)
+        return workspace
+
+    async def add_member(self, *, workspace_id: int, email: str, role: Role) -> Membership:
+        self.viewer.require_role(
+            workspace_id, OWNERS, ["input", "workspaceId"], action="add members"
+        )
+        user_id = await self.session.scalar(
+            select(User.id).where(func.lower(User.email) == email.strip().lower())
+        )
+        if user_id is None:
+            raise NotFound("No user with this email.", ["input", "email"])
+        membership_id = await self.session.scalar(
+            insert(Membership)
+            .values(workspace_id=workspace_id, user_id=user_id, role=role)
+            .on_conflict_do_nothing(index_elements=["workspace_id", "user_id"])
+            .returning(Membership.id)
+        )
+        if membership_id is None:
+            raise Conflict("This user is already a member.", ["input", "email"])
+        return await self.session.get_one(Membership, membership_id)
+
+    async def _lock_membership(self, workspace_id: int, user_id: int) -> Membership:
+        """Lock the workspace row first: owner-count checks below are then serialized."""
+        await self.session.execute(
+            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update()
+        )
+        membership = await self.session.scalar(
+            select(Membership).where(
+                Membership.workspace_id == workspace_id, Membership.user_id == user_id
+            )
+        )
+        if membership is None:
+            raise NotFound("This user is not a member of the workspace.", ["input", "userId"])
+        return membership
+
+    async def _other_owner_exists(self, workspace_id: int, user_id: int) -> bool:
+        owners = await self.session.scalar(
+            select(func.count()).where(
+                Membership.workspace_id == workspace_id,
+                Membership.role == Role.OWNER,
+                Membership.user_id != user_id,
+            )
+        )
+        return bool(owners)
+
+    async def update_member(self, *, workspace_id: int, user_id: int, role: Role) -> Membership:
+        self.viewer.require_role(
+            workspace_id, OWNERS, ["input", "workspaceId"], action="change members' roles"
+        )
+        membership = await self._lock_membership(workspace_id, user_id)
+        if (
+            membership.role is Role.OWNER
+            and role is not Role.OWNER
+            and not await self._other_owner_exists(workspace_id, user_id)
+        ):
+            raise Conflict("The last owner cannot be demoted.", ["input", "role"])
+        membership.role = role
+        await self.session.flush()
+        return membership
+
+    async def remove_member(self, *, workspace_id: int, user_id: int) -> None:
+        self.viewer.require_role(
+            workspace_id, OWNERS, ["input", "workspaceId"], action="remove members"
+        )
+        membership = await self._lock_membership(workspace_id, user_id)
+        if membership.role is Role.OWNER and not await self._other_owner_exists(
+            workspace_id, user_id
+        ):
+            raise Conflict("The last owner cannot be removed.", ["input", "userId"])
+        await self.session.delete(membership)
+        await self.session.flush()
