@@ -54,16 +54,16 @@ class AuthenticationGate(SchemaExtension):
         context = self.execution_context.context
         document = self.execution_context.graphql_document
         if getattr(context, "viewer", None) is None and document is not None:
-            operations = [
-                d for d in document.definitions if isinstance(d, OperationDefinitionNode)
-            ]
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
             name = self.execution_context.operation_name
             operation = next(
                 (o for o in operations if name is None or (o.name and o.name.value == name)),
                 None,
             )
             fragments = {
-                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
             }
             if operation is not None and not selects_only_meta_fields(
                 operation.selection_set, fragments
@@ -94,9 +94,9 @@ class ErrorPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
-            return
-        result.errors = [self._process(error) for error in result.errors]
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [self._process(error) for error in errors]
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

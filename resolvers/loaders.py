@@ -9,7 +9,7 @@ which in a nested query is one query per level.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -19,9 +19,9 @@ from schema.connections import convert_page
 from schema.types import Comment, Issue, Label, Membership, Project, User, Workspace
 from services.comments import CommentService
 from services.errors import DomainError
-from services.issues import IssueService
+from services.issues import IssueQuery, IssueService
 from services.labels import LabelService
-from services.pagination import Page
+from services.pagination import Page, PageArgs
 from services.projects import ProjectService
 from services.users import UserService
 from services.viewer import Viewer
@@ -30,32 +30,54 @@ from services.workspaces import WorkspaceService
 if TYPE_CHECKING:
     from resolvers.context import Context
 
-K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+PageKey = tuple[int, PageArgs]
+IssuePageKey = tuple[int, PageArgs, IssueQuery]
 GroupFetch = Callable[[AsyncSession, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
 
 class Loaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self.user = DataLoader(self._users)
-        self.workspace = DataLoader(self._workspaces)
-        self.project = DataLoader(self._projects)
-        self.issue = DataLoader(self._issues)
-        self.label = DataLoader(self._labels)
-        self.comment = DataLoader(self._comments)
-        self.issue_labels = DataLoader(self._issue_labels)
-        self.workspace_members = DataLoader(self._grouped(self._member_pages, Page.empty()))
-        self.workspace_member_count = DataLoader(self._counts(self._member_counts))
-        self.workspace_projects = DataLoader(self._grouped(self._project_pages, Page.empty()))
-        self.workspace_project_count = DataLoader(self._counts(self._project_counts))
-        self.workspace_labels = DataLoader(self._grouped(self._label_pages, Page.empty()))
-        self.workspace_label_count = DataLoader(self._counts(self._label_counts))
-        self.project_issues = DataLoader(self._grouped(self._issue_pages, Page.empty()))
-        self.project_issue_count = DataLoader(self._grouped(self._issue_counts, 0))
-        self.issue_comments = DataLoader(self._grouped(self._comment_pages, Page.empty()))
-        self.issue_comment_count = DataLoader(self._counts(self._comment_counts))
+        self.user: DataLoader[int, User | None] = DataLoader(self._users)
+        self.workspace: DataLoader[int, Workspace | None] = DataLoader(self._workspaces)
+        self.project: DataLoader[int, Project | None] = DataLoader(self._projects)
+        self.issue: DataLoader[int, Issue | None] = DataLoader(self._issues)
+        self.label: DataLoader[int, Label | None] = DataLoader(self._labels)
+        self.comment: DataLoader[int, Comment | None] = DataLoader(self._comments)
+        self.issue_labels: DataLoader[int, list[Label]] = DataLoader(self._issue_labels)
+        self.workspace_members: DataLoader[PageKey, Page[Membership]] = DataLoader(
+            self._grouped(self._member_pages, Page[Membership].empty())
+        )
+        self.workspace_member_count: DataLoader[int, int] = DataLoader(
+            self._counts(self._member_counts)
+        )
+        self.workspace_projects: DataLoader[PageKey, Page[Project]] = DataLoader(
+            self._grouped(self._project_pages, Page[Project].empty())
+        )
+        self.workspace_project_count: DataLoader[int, int] = DataLoader(
+            self._counts(self._project_counts)
+        )
+        self.workspace_labels: DataLoader[PageKey, Page[Label]] = DataLoader(
+            self._grouped(self._label_pages, Page[Label].empty())
+        )
+        self.workspace_label_count: DataLoader[int, int] = DataLoader(
+            self._counts(self._label_counts)
+        )
+        self.project_issues: DataLoader[IssuePageKey, Page[Issue]] = DataLoader(
+            self._grouped(self._issue_pages, Page[Issue].empty())
+        )
+        self.project_issue_count: DataLoader[tuple[int, IssueQuery], int] = DataLoader(
+            self._grouped(self._issue_counts, 0)
+        )
+        self.issue_comments: DataLoader[PageKey, Page[Comment]] = DataLoader(
+            self._grouped(self._comment_pages, Page[Comment].empty())
+        )
+        self.issue_comment_count: DataLoader[int, int] = DataLoader(
+            self._counts(self._comment_counts)
+        )
 
     @property
     def _viewer(self) -> Viewer:
@@ -100,15 +122,13 @@ class Loaders:
 
     # -- pages and counts per parent ---------------------------------------------------------
 
-    def _grouped(
-        self, fetch: GroupFetch[V], missing: V
-    ) -> Callable[[Sequence[tuple[Any, ...]]], Awaitable[list[V | Exception]]]:
+    def _grouped(self, fetch: GroupFetch[V], missing: V) -> BatchFn:
         """Batch ``(parent, *args)`` keys: one fetch per distinct ``args`` for all parents."""
 
-        async def load(keys: Sequence[tuple[Any, ...]]) -> list[V | Exception]:
+        async def load(keys: list[tuple[Any, ...]]) -> list[V | Exception]:
             groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-            for parent, *rest in keys:
-                groups[tuple(rest)].append(parent)
+            for key in keys:
+                groups[key[1:]].append(key[0])
             results: dict[tuple[Any, ...], V | Exception] = {}
             for rest, parents in groups.items():
                 try:
@@ -124,17 +144,15 @@ class Loaders:
 
         return load
 
-    def _counts(
-        self, fetch: GroupFetch[int]
-    ) -> Callable[[Sequence[int]], Awaitable[list[int | Exception]]]:
+    def _counts(self, fetch: GroupFetch[int]) -> BatchFn:
         grouped = self._grouped(fetch, 0)
 
-        async def load(parent_ids: Sequence[int]) -> list[int | Exception]:
+        async def load(parent_ids: list[int]) -> list[Any]:
             return await grouped([(parent,) for parent in parent_ids])
 
         return load
 
-    def _prime(self, loader: DataLoader, items: Sequence[Any]) -> None:
+    def _prime(self, loader: DataLoader[int, Any], items: Sequence[Any]) -> None:
         for item in items:
             loader.prime(item.pk, item)
 

@@ -71,7 +71,9 @@ async def run(context: Context, work: Callable[[AsyncSession, Viewer], Awaitable
 class Mutation:
     @strawberry.mutation
     async def create_workspace(
-        self, info: ContextInfo, input: inputs.CreateWorkspaceInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.CreateWorkspaceInput,
     ) -> payloads.CreateWorkspacePayload:
         try:
             row = await run(
@@ -85,7 +87,9 @@ class Mutation:
 
     @strawberry.mutation
     async def add_member(
-        self, info: ContextInfo, input: inputs.AddMemberInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.AddMemberInput,
     ) -> payloads.AddMemberPayload:
         try:
             workspace_id = require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"])
@@ -101,7 +105,9 @@ class Mutation:
 
     @strawberry.mutation
     async def update_member(
-        self, info: ContextInfo, input: inputs.UpdateMemberInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.UpdateMemberInput,
     ) -> payloads.UpdateMemberPayload:
         try:
             workspace_id = require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"])
@@ -118,7 +124,9 @@ class Mutation:
 
     @strawberry.mutation(description="Removing a member ends their access at once.")
     async def remove_member(
-        self, info: ContextInfo, input: inputs.RemoveMemberInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.RemoveMemberInput,
     ) -> payloads.RemoveMemberPayload:
         try:
             workspace_id = require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"])
@@ -135,7 +143,9 @@ class Mutation:
 
     @strawberry.mutation
     async def create_project(
-        self, info: ContextInfo, input: inputs.CreateProjectInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.CreateProjectInput,
     ) -> payloads.CreateProjectPayload:
         try:
             workspace_id = require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"])
@@ -154,7 +164,9 @@ class Mutation:
 
     @strawberry.mutation
     async def update_project(
-        self, info: ContextInfo, input: inputs.UpdateProjectInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.UpdateProjectInput,
     ) -> payloads.UpdateProjectPayload:
         try:
             project_id = require_pk(input.id, "Project", ["input", "id"])
@@ -174,7 +186,9 @@ class Mutation:
 
     @strawberry.mutation
     async def create_label(
-        self, info: ContextInfo, input: inputs.CreateLabelInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.CreateLabelInput,
     ) -> payloads.CreateLabelPayload:
         try:
             workspace_id = require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"])
@@ -190,7 +204,9 @@ class Mutation:
 
     @strawberry.mutation
     async def update_label(
-        self, info: ContextInfo, input: inputs.UpdateLabelInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.UpdateLabelInput,
     ) -> payloads.UpdateLabelPayload:
         try:
             label_id = require_pk(input.id, "Label", ["input", "id"])
@@ -206,7 +222,9 @@ class Mutation:
 
     @strawberry.mutation
     async def delete_label(
-        self, info: ContextInfo, input: inputs.DeleteLabelInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.DeleteLabelInput,
     ) -> payloads.DeleteLabelPayload:
         try:
             label_id = require_pk(input.id, "Label", ["input", "id"])
@@ -217,7 +235,9 @@ class Mutation:
 
     @strawberry.mutation
     async def create_issue(
-        self, info: ContextInfo, input: inputs.CreateIssueInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.CreateIssueInput,
     ) -> payloads.CreateIssuePayload:
         try:
             project_id = require_pk(input.project_id, "Project", ["input", "projectId"])
@@ -241,7 +261,9 @@ class Mutation:
 
     @strawberry.mutation
     async def update_issue(
-        self, info: ContextInfo, input: inputs.UpdateIssueInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.UpdateIssueInput,
     ) -> payloads.UpdateIssuePayload:
         try:
             issue_id = require_pk(input.id, "Issue", ["input", "id"])
@@ -269,7 +291,9 @@ class Mutation:
 
     @strawberry.mutation
     async def delete_issue(
-        self, info: ContextInfo, input: inputs.DeleteIssueInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.DeleteIssueInput,
     ) -> payloads.DeleteIssuePayload:
         try:
             issue_id = require_pk(input.id, "Issue", ["input", "id"])
@@ -281,7 +305,9 @@ class Mutation:
 
     @strawberry.mutation
     async def add_comment(
-        self, info: ContextInfo, input: inputs.AddCommentInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.AddCommentInput,
     ) -> payloads.AddCommentPayload:
         try:
             issue_id = require_pk(input.issue_id, "Issue", ["input", "issueId"])
@@ -295,7 +321,9 @@ class Mutation:
 
     @strawberry.mutation(description="Only the comment's author may edit it.")
     async def update_comment(
-        self, info: ContextInfo, input: inputs.UpdateCommentInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.UpdateCommentInput,
     ) -> payloads.UpdateCommentPayload:
         try:
             comment_id = require_pk(input.id, "Comment", ["input", "id"])
@@ -309,13 +337,13 @@ class Mutation:
 
     @strawberry.mutation(description="The author, or an OWNER of the workspace.")
     async def delete_comment(
-        self, info: ContextInfo, input: inputs.DeleteCommentInput  # noqa: A002
+        self,
+        info: ContextInfo,
+        input: inputs.DeleteCommentInput,
     ) -> payloads.DeleteCommentPayload:
         try:
             comment_id = require_pk(input.id, "Comment", ["input", "id"])
-            await run(
-                info.context, lambda s, v: CommentService(s, v).delete(comment_id=comment_id)
-            )
+            await run(info.context, lambda s, v: CommentService(s, v).delete(comment_id=comment_id))
         except DomainError as error:
             return payloads.DeleteCommentPayload(user_errors=[UserError.of(error)])
         return payloads.DeleteCommentPayload(deleted_comment_id=input.id)

@@ -44,7 +44,7 @@ async def load_node(context: Context, global_id: str) -> Node | None:
 @strawberry.type
 class Query:
     @strawberry.field
-    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:  # noqa: A002
+    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
         return await load_node(info.context, id)
 
     @strawberry.field
@@ -87,9 +87,7 @@ class Query:
         return workspace
 
     @strawberry.field
-    async def project(
-        self, info: ContextInfo, workspace_slug: str, key: str
-    ) -> Project | None:
+    async def project(self, info: ContextInfo, workspace_slug: str, key: str) -> Project | None:
         context = info.context
         async with context.read_session() as session:
             row = await ProjectService(session, context.require_viewer()).get_by_key(
@@ -102,9 +100,7 @@ class Query:
         return project
 
     @strawberry.field(description="By identifier, e.g. ENG-42.")
-    async def issue(
-        self, info: ContextInfo, workspace_slug: str, identifier: str
-    ) -> Issue | None:
+    async def issue(self, info: ContextInfo, workspace_slug: str, identifier: str) -> Issue | None:
         context = info.context
         async with context.read_session() as session:
             row = await IssueService(session, context.require_viewer()).get_by_identifier(

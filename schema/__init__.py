@@ -1,1 +1,1 @@
-"""The GraphQL vocabulary: Strawberry types, inputs, enums, payloads, connections; the SDL snapshot."""
+"""The GraphQL vocabulary: types, inputs, enums, payloads, connections; the SDL snapshot."""

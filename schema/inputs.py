@@ -12,9 +12,7 @@ from services.issues import IssueQuery
 
 
 def _bad_id(argument: str) -> GraphQLError:
-    return GraphQLError(
-        f"`{argument}` is not a valid ID.", extensions={"code": "BAD_USER_INPUT"}
-    )
+    return GraphQLError(f"`{argument}` is not a valid ID.", extensions={"code": "BAD_USER_INPUT"})
 
 
 def _filter_pk(global_id: str, type_name: str, argument: str) -> int:

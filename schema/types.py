@@ -171,7 +171,7 @@ class Project(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-        filter: IssueFilter | None = None,  # noqa: A002 - the contract's argument name
+        filter: IssueFilter | None = None,
         order_by: IssueOrder | None = None,
     ) -> Connection[Issue]:
         loaders = info.context.loaders
@@ -181,7 +181,7 @@ class Project(Node):
         return Connection.of(page, lambda: loaders.project_issue_count.load((self.pk, query)))
 
 
-def issue_query(filter: IssueFilter | None, order_by: IssueOrder | None) -> IssueQuery:  # noqa: A002
+def issue_query(filter: IssueFilter | None, order_by: IssueOrder | None) -> IssueQuery:
     query = filter.to_query() if filter is not None else IssueQuery()
     if order_by is not None:
         query = IssueQuery(

@@ -89,7 +89,7 @@ class CommentService:
         if comment.author_id != self.viewer.user_id:
             raise Forbidden("Only the comment's author may edit it.")
         comment.body = validation.body(body, ["input", "body"], "Comment", required=True)
-        comment.updated_at = func.now()  # type: ignore[assignment]
+        comment.updated_at = func.now()
         await self.session.flush()
         await self.session.refresh(comment)
         return comment

@@ -116,7 +116,9 @@ class IssueService:
         if not self.viewer.workspace_ids:
             return [None] * len(ids)
         rows = await self.session.scalars(
-            select(Issue).where(Issue.id.in_(ids), Issue.workspace_id.in_(self.viewer.workspace_ids))
+            select(Issue).where(
+                Issue.id.in_(ids), Issue.workspace_id.in_(self.viewer.workspace_ids)
+            )
         )
         by_id = {i.id: i for i in rows}
         return [by_id.get(i) for i in ids]
@@ -159,7 +161,9 @@ class IssueService:
             where=[Issue.workspace_id.in_(self.viewer.workspace_ids), *query.conditions()],
         )
 
-    async def _search_scope(self, workspace_slug: str, text: str) -> list[ColumnElement[bool]] | None:
+    async def _search_scope(
+        self, workspace_slug: str, text: str
+    ) -> list[ColumnElement[bool]] | None:
         if not text.strip() or not self.viewer.workspace_ids:
             return None
         workspace_id = await self.session.scalar(
@@ -171,7 +175,9 @@ class IssueService:
             return None
         return [Issue.workspace_id == workspace_id, Issue.search_vector.op("@@")(_tsquery(text))]
 
-    async def search(self, workspace_slug: str, text: str, args: PageArgs) -> tuple[Page[Issue], int]:
+    async def search(
+        self, workspace_slug: str, text: str, args: PageArgs
+    ) -> tuple[Page[Issue], int]:
         """Full-text matches, best first, with the total count of matches."""
         scope = await self._search_scope(workspace_slug, text)
         if scope is None:

@@ -27,7 +27,9 @@ class LabelService:
         if not self.viewer.workspace_ids:
             return [None] * len(ids)
         rows = await self.session.scalars(
-            select(Label).where(Label.id.in_(ids), Label.workspace_id.in_(self.viewer.workspace_ids))
+            select(Label).where(
+                Label.id.in_(ids), Label.workspace_id.in_(self.viewer.workspace_ids)
+            )
         )
         by_id = {label.id: label for label in rows}
         return [by_id.get(i) for i in ids]

@@ -156,9 +156,7 @@ def _window(args: PageArgs, sort: SortKey) -> tuple[list[ColumnElement[bool]], i
     return conditions, size + 1
 
 
-def _to_page(
-    rows: list[tuple[M, tuple[Any, ...]]], args: PageArgs, sort: SortKey
-) -> Page[M]:
+def _to_page(rows: list[tuple[M, tuple[Any, ...]]], args: PageArgs, sort: SortKey) -> Page[M]:
     if args.backward:
         assert args.last is not None
         has_previous = len(rows) > args.last
@@ -258,7 +256,7 @@ async def count_per_parent(
         .where(parent_column.in_(parent_ids), *where)
         .group_by(parent_column)
     )
-    counts = {pid: 0 for pid in parent_ids}
+    counts = dict.fromkeys(parent_ids, 0)
     for pid, count in (await session.execute(stmt)).all():
         counts[pid] = count
     return counts

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from services.unset import Maybe, Unset
 
 from db.models import Project, Workspace
 from services import validation
 from services.errors import Conflict, NotFound
 from services.pagination import Page, PageArgs, SortKey, count_per_parent, fetch_pages
+from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
 PROJECT_ORDER = SortKey("projects:key", (Project.key, Project.id), (str, int), descending=False)

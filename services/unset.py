@@ -15,4 +15,4 @@ class Unset(enum.Enum):
 UNSET: Final = Unset.UNSET
 
 # A field of a partial update: a value, an explicit None, or not given at all.
-Maybe: TypeAlias = T | None | Unset
+Maybe: TypeAlias = T | Unset | None

@@ -27,11 +27,9 @@ class WorkspaceService:
 
     async def get_many(self, ids: Sequence[int]) -> list[Workspace | None]:
         readable = [i for i in ids if self.viewer.can_read(i)]
-        rows = (
-            await self.session.scalars(select(Workspace).where(Workspace.id.in_(readable)))
-            if readable
-            else []
-        )
+        if not readable:
+            return [None] * len(ids)
+        rows = await self.session.scalars(select(Workspace).where(Workspace.id.in_(readable)))
         by_id = {w.id: w for w in rows}
         return [by_id.get(i) for i in ids]
 
@@ -95,8 +93,7 @@ class WorkspaceService:
             Membership(workspace_id=workspace_id, user_id=self.viewer.user_id, role=Role.OWNER)
         )
         await self.session.flush()
-        workspace = await self.session.get_one(Workspace, workspace_id)
-        return workspace
+        return await self.session.get_one(Workspace, workspace_id)
 
     async def add_member(self, *, workspace_id: int, email: str, role: Role) -> Membership:
         self.viewer.require_role(

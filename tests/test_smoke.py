@@ -30,7 +30,8 @@ async def test_create_workspace_and_read_it(gql: Any, make_person: Any) -> None:
     assert body["data"]["createIssue"]["issue"]["identifier"] == "ENG-1", body
     body = await gql(
         """{ workspace(slug: "acme") { projects { totalCount edges { node { key
-             issues(first: 5) { totalCount edges { cursor node { identifier reporter { name } comments { totalCount } } } } } } } } }""",
+             issues(first: 5) { totalCount edges { cursor node {
+               identifier reporter { name } comments { totalCount } } } } } } } } }""",
         as_=alice,
     )
     assert "errors" not in body, body

@@ -1,0 +1,260 @@
+"""The `issuegraph` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.settings import Settings, get_settings, to_async_database_url
+
+cli = typer.Typer(help="issuegraph: async GraphQL service layer for an issue tracker.")
+T = TypeVar("T")
+
+
+def resolved_settings() -> Settings:
+    """Settings, with the URLs a running `issuegraph dev` recorded when none are configured."""
+    settings = get_settings()
+    if settings.database_url and settings.redis_url:
+        return settings
+    from app.embedded import read_recorded_urls
+
+    recorded = read_recorded_urls(settings.data_dir)
+    if recorded is None:
+        return settings
+    return settings.model_copy(
+        update={
+            "database_url": settings.database_url or to_async_database_url(recorded.database_url),
+            "redis_url": settings.redis_url or recorded.redis_url,
+        }
+    )
+
+
+def _require_database(settings: Settings) -> str:
+    if not settings.database_url:
+        typer.echo(
+            "No database: set ISSUEGRAPH_DATABASE_URL, or start `issuegraph dev` first.", err=True
+        )
+        raise typer.Exit(2)
+    return settings.database_url
+
+
+def _with_session(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, commit: bool = True
+) -> T:
+    """Run ``work`` in one session on a short-lived engine, committing on success."""
+    from db.engine import create_engine, create_session_factory
+
+    async def main() -> T:
+        engine = create_engine(_require_database(settings), pool_size=1, max_overflow=0)
+        try:
+            async with create_session_factory(engine)() as session:
+                result = await work(session)
+                if commit:
+                    await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail_on_domain_error(run: Callable[[], T]) -> T:
+    from services.errors import DomainError
+
+    try:
+        return run()
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _migrate(settings: Settings) -> None:
+    from db.engine import create_engine
+    from db.migrate import upgrade_to_head
+
+    async def main() -> None:
+        engine = create_engine(_require_database(settings), pool_size=1, max_overflow=0)
+        try:
+            await upgrade_to_head(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest migration."""
+    _migrate(resolved_settings())
+    typer.echo("database is at the latest migration")
+
+
+@cli.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="The user's email address.")],
+    name: Annotated[str, typer.Option(help="The user's display name.")],
+) -> None:
+    """Create a user and print their global ID."""
+    from schema.ids import to_global_id
+    from services import auth
+
+    settings = resolved_settings()
+    user = _fail_on_domain_error(
+        lambda: _with_session(settings, lambda s: auth.create_user(s, email=email, name=name))
+    )
+    typer.echo(to_global_id("User", user.id))
+
+
+@cli.command("create-token")
+def create_token(
+    email: Annotated[str, typer.Option(help="Whose token.")],
+    label: Annotated[str | None, typer.Option(help="A note on what the token is for.")] = None,
+    expires_in: Annotated[
+        int | None, typer.Option("--expires-in", help="Days until the token expires.")
+    ] = None,
+) -> None:
+    """Create an API token for a user and print it, alone on the last line."""
+    from services import auth
+
+    settings = resolved_settings()
+    token = _fail_on_domain_error(
+        lambda: _with_session(
+            settings,
+            lambda s: auth.create_token(s, email=email, label=label, expires_in_days=expires_in),
+        )
+    )
+    typer.echo("Store this token now; only its hash is kept:", err=True)
+    typer.echo(token)
+
+
+@cli.command("revoke-token")
+def revoke_token(token: str) -> None:
+    """Revoke a token; it stops working on the next request."""
+    from services import auth
+
+    revoked = _with_session(resolved_settings(), lambda s: auth.revoke_token(s, token))
+    if not revoked:
+        typer.echo("error: no such active token", err=True)
+        raise typer.Exit(1)
+    typer.echo("token revoked")
+
+
+@cli.command()
+def seed(
+    email: Annotated[str, typer.Option(help="Email of the demo user.")] = "demo@example.com",
+) -> None:
+    """Create the demo workspace (once) and print a token for its owner on the last line."""
+    settings = resolved_settings()
+    _migrate(settings)
+    typer.echo(_demo_token(settings, email))
+
+
+def _demo_token(settings: Settings, email: str) -> str:
+    from services import auth
+    from services.seed import seed_demo
+
+    async def work(session: AsyncSession) -> str:
+        await seed_demo(session, email)
+        return await auth.create_token(session, email=email, label="demo")
+
+    return _with_session(settings, work)
+
+
+@cli.command("export-schema")
+def export_schema() -> None:
+    """Print the served schema as SDL."""
+    from app.schema import schema
+
+    typer.echo(schema.as_str())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="API processes.")] = 1,
+) -> None:
+    """Run the API server (uvicorn)."""
+    settings = resolved_settings()
+    _require_database(settings)
+    _export_urls(settings)
+    uvicorn.run(
+        "app.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _export_urls(settings: Settings) -> None:
+    """Pass resolved URLs to child processes (uvicorn workers re-read the environment)."""
+    if settings.database_url:
+        os.environ["ISSUEGRAPH_DATABASE_URL"] = settings.database_url
+    if settings.redis_url:
+        os.environ["ISSUEGRAPH_REDIS_URL"] = settings.redis_url
+    get_settings.cache_clear()
+
+
+@cli.command()
+def dev(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run everything: embedded PostgreSQL and Redis (when no URLs are set), migrations,
+    demo data, and the API with GraphiQL."""
+    settings = get_settings()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exception so the
+    # `finally` below still stops the embedded servers instead of the process dying at once.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    embedded = None
+    if not settings.database_url or not settings.redis_url:
+        from app.embedded import record_urls, start_embedded
+
+        data_dir = Path(settings.data_dir)
+        typer.echo(f"Starting embedded PostgreSQL and Redis under {data_dir.resolve()} ...")
+        embedded = start_embedded(data_dir)
+        record_urls(data_dir, embedded.urls)
+        settings = settings.model_copy(
+            update={
+                "database_url": settings.database_url
+                or to_async_database_url(embedded.urls.database_url),
+                "redis_url": settings.redis_url or embedded.urls.redis_url,
+            }
+        )
+    try:
+        _export_urls(settings)
+        _migrate(settings)
+        typer.echo("Database migrated. Seeding the demo workspace ...", err=True)
+        token = _demo_token(settings, settings.dev_demo_email)
+        host = host or settings.host
+        port = port or settings.port
+        typer.echo(
+            f"\n  GraphiQL:  http://{host}:{port}/graphql\n"
+            f"  Token:     {token}\n"
+            '  In GraphiQL, add the header {"Authorization": "Bearer <token>"}.\n',
+            err=True,
+        )
+        uvicorn.run("app.asgi:app", host=host, port=port, log_config=None, access_log=False)
+    finally:
+        if embedded is not None:
+            from app.embedded import clear_recorded_urls
+
+            clear_recorded_urls(Path(settings.data_dir))
+            embedded.stop()
+
+
+def main() -> None:
+    cli(prog_name="issuegraph")
+    sys.exit(0)

@@ -1,0 +1,70 @@
+"""The served schema contains the contract, name for name and type for type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import build_schema
+
+from app.schema import schema
+from tests.contract import missing_from
+
+CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract" / "schema.graphql"
+SNAPSHOT = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
+
+# Served by the jobs issue; this list may only shrink, and the jobs issue empties it.
+NOT_YET_SERVED = {
+    "type Job",
+    "type JobConnection",
+    "type JobEdge",
+    "type JobKind",
+    "type JobStatus",
+    "type ExportFormat",
+    "type IssueInsight",
+    "type ImportIssuesInput",
+    "type ExportProjectInput",
+    "type TriageIssueInput",
+    "type CancelJobInput",
+    "type JobPayload",
+    "type JSON",  # used only by Job.result
+    "type Float",  # used only by Job.progress
+    "type Subscription",
+    "root subscription_type Subscription",
+    "field Workspace.jobs",
+    "field Issue.insight",
+    "field Query.job",
+    "field Mutation.importIssues",
+    "field Mutation.exportProject",
+    "field Mutation.triageIssue",
+    "field Mutation.cancelJob",
+}
+
+
+@pytest.fixture(scope="module")
+def contract_sdl() -> str:
+    if not CONTRACT.exists():
+        pytest.fail(f"the contract is not at {CONTRACT}: ../shared must sit beside the checkout")
+    return CONTRACT.read_text()
+
+
+def test_served_schema_contains_the_contract(contract_sdl: str) -> None:
+    missing = missing_from(build_schema(contract_sdl), build_schema(schema.as_str()))
+    assert missing - NOT_YET_SERVED == set(), "missing or changed from the contract"
+    assert NOT_YET_SERVED - missing == set(), "served now: remove these from NOT_YET_SERVED"
+
+
+def test_comparison_catches_a_changed_field(contract_sdl: str) -> None:
+    """The checker itself must fail on a drift, or the test above proves nothing."""
+    changed = contract_sdl.replace("number: Int!", "number: Int", 1).replace(
+        "enum Role { OWNER MEMBER VIEWER }", "enum Role { OWNER MEMBER }"
+    )
+    missing = missing_from(build_schema(contract_sdl), build_schema(changed))
+    assert "field Issue.number: Int!" in missing
+    assert "enum value Role.VIEWER" in missing
+
+
+def test_committed_sdl_snapshot_is_current() -> None:
+    assert SNAPSHOT.read_text() == schema.as_str() + "\n", (
+        "schema/schema.graphql is stale: run `issuegraph export-schema > schema/schema.graphql`"
+    )
