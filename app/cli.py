@@ -220,12 +220,15 @@ def dev(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     embedded = None
     if not settings.database_url or not settings.redis_url:
-        from app.embedded import record_urls, start_embedded
+        from app.embedded import EmbeddedServerError, start_embedded
 
         data_dir = Path(settings.data_dir)
         typer.echo(f"Starting embedded PostgreSQL and Redis under {data_dir.resolve()} ...")
-        embedded = start_embedded(data_dir)
-        record_urls(data_dir, embedded.urls)
+        try:
+            embedded = start_embedded(data_dir)
+        except EmbeddedServerError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
         settings = settings.model_copy(
             update={
                 "database_url": settings.database_url
@@ -234,6 +237,10 @@ def dev(
             }
         )
     try:
+        if embedded is not None:
+            from app.embedded import record_urls
+
+            record_urls(Path(settings.data_dir), embedded.urls)
         _export_urls(settings)
         _migrate(settings)
         typer.echo("Database migrated. Seeding the demo workspace ...", err=True)
@@ -258,3 +265,7 @@ def dev(
 def main() -> None:
     cli(prog_name="issuegraph")
     sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

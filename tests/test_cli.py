@@ -1,0 +1,73 @@
+"""The token commands work against configured URLs, as an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "ISSUEGRAPH_DATABASE_URL": settings.database_url or "",
+        "ISSUEGRAPH_REDIS_URL": settings.redis_url or "",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *CLI,
+        *args,
+        env=env,
+        cwd=Path(__file__).parents[1],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    return process.returncode or 0, stdout.decode(), stderr.decode()
+
+
+async def test_create_user_token_use_and_revoke(settings: Settings, gql: Any) -> None:
+    code, out, err = await run_cli(
+        settings, "create-user", "--email", "ops@example.com", "--name", "Ops"
+    )
+    assert code == 0, err
+    user_id = out.strip().splitlines()[-1]
+
+    code, out, err = await run_cli(settings, "create-token", "--email", "ops@example.com")
+    assert code == 0, err
+    token = out.strip().splitlines()[-1]
+
+    response = await gql.http.post(
+        "/graphql",
+        json={"query": "{ viewer { id name } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.json()["data"]["viewer"] == {"id": user_id, "name": "Ops"}
+
+    code, _, err = await run_cli(settings, "revoke-token", token)
+    assert code == 0, err
+    response = await gql.http.post(
+        "/graphql",
+        json={"query": "{ viewer { id } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 401
+
+
+async def test_duplicate_user_and_unknown_email_fail_cleanly(settings: Settings) -> None:
+    assert (await run_cli(settings, "create-user", "--email", "a@example.com", "--name", "A"))[
+        0
+    ] == 0
+    code, _, err = await run_cli(settings, "create-user", "--email", "A@example.com", "--name", "A")
+    assert code == 1
+    assert "already exists" in err
+    assert "Traceback" not in err
+    code, _, err = await run_cli(settings, "create-token", "--email", "nobody@example.com")
+    assert code == 1
+    assert "No user" in err
+    assert "Traceback" not in err
