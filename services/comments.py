@@ -15,13 +15,14 @@ from services.pagination import (
     PageArgs,
     SortKey,
     count_per_parent,
+    decode_bigint,
     decode_datetime,
     fetch_pages,
 )
 from services.viewer import WRITERS, Viewer
 
 COMMENT_ORDER = SortKey(
-    "comments:created_at", (Comment.created_at, Comment.id), (decode_datetime, int), False
+    "comments:created_at", (Comment.created_at, Comment.id), (decode_datetime, decode_bigint), False
 )
 
 

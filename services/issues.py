@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Float, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -29,8 +29,11 @@ from services.pagination import (
     PageArgs,
     SortKey,
     count_per_parent,
+    decode_bigint,
     decode_datetime,
     decode_enum,
+    decode_float,
+    decode_int,
     fetch_page,
     fetch_pages,
 )
@@ -44,14 +47,16 @@ _ORDER_COLUMNS: dict[str, tuple[Any, Any]] = {
     "CREATED_AT": (Issue.created_at, decode_datetime),
     "UPDATED_AT": (Issue.updated_at, decode_datetime),
     "PRIORITY": (Issue.priority, decode_enum(IssuePriority)),
-    "NUMBER": (Issue.number, int),
+    "NUMBER": (Issue.number, decode_int),
 }
 
 
 def issue_order(field: str = "CREATED_AT", descending: bool = True) -> SortKey:
     column, decoder = _ORDER_COLUMNS[field]
     direction = "DESC" if descending else "ASC"
-    return SortKey(f"issues:{field}:{direction}", (column, Issue.id), (decoder, int), descending)
+    return SortKey(
+        f"issues:{field}:{direction}", (column, Issue.id), (decoder, decode_bigint), descending
+    )
 
 
 @dataclass(frozen=True)
@@ -182,8 +187,10 @@ class IssueService:
         scope = await self._search_scope(workspace_slug, text)
         if scope is None:
             return Page.empty(), 0
-        rank = func.ts_rank(Issue.search_vector, _tsquery(text))
-        sort = SortKey("search:rank", (rank, Issue.id), (float, int), descending=True)
+        rank = func.ts_rank(Issue.search_vector, _tsquery(text), type_=Float)
+        sort = SortKey(
+            "search:rank", (rank, Issue.id), (decode_float, decode_bigint), descending=True
+        )
         page = await fetch_page(self.session, entity=Issue, sort=sort, args=args, where=scope)
         total = await self.session.scalar(select(func.count()).select_from(Issue).where(*scope))
         return page, total or 0

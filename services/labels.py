@@ -11,11 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import IssueLabel, Label
 from services import validation
 from services.errors import Conflict, NotFound
-from services.pagination import Page, PageArgs, SortKey, count_per_parent, fetch_pages
+from services.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    count_per_parent,
+    decode_bigint,
+    decode_str,
+    fetch_pages,
+)
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
-LABEL_ORDER = SortKey("labels:name", (Label.name, Label.id), (str, int), descending=False)
+LABEL_ORDER = SortKey("labels:name", (Label.name, Label.id), (decode_str, decode_bigint), False)
 
 
 class LabelService:

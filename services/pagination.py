@@ -85,7 +85,37 @@ class SortKey:
 
 
 def decode_datetime(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("expected a timestamp")
     return datetime.fromisoformat(value)
+
+
+def _decode_int(bits: int) -> Callable[[Any], int]:
+    """An integer that fits the column: a crafted cursor must not overflow the query."""
+    limit = 2 ** (bits - 1)
+
+    def decode(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not -limit <= value < limit:
+            raise ValueError(f"expected an int{bits}")
+        return value
+
+    return decode
+
+
+decode_int = _decode_int(32)
+decode_bigint = _decode_int(64)
+
+
+def decode_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def decode_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("expected a number")
+    return float(value)
 
 
 def decode_enum(enum_cls: type[enum.Enum]) -> Callable[[Any], enum.Enum]:
@@ -133,15 +163,22 @@ class Page(Generic[T]):
         return cls([], [], False, False)
 
 
+def _typed(sort: SortKey, values: tuple[Any, ...]) -> ColumnElement[Any]:
+    """The cursor's values as a row, each bound with its column's type (enums included)."""
+    return tuple_(
+        *(literal(v, type_=e.type) for e, v in zip(sort.expressions, values, strict=True))
+    )
+
+
 def _after(sort: SortKey, values: tuple[Any, ...]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the sort order."""
     row = tuple_(*sort.expressions)
-    return row < tuple_(*values) if sort.descending else row > tuple_(*values)
+    return row < _typed(sort, values) if sort.descending else row > _typed(sort, values)
 
 
 def _before(sort: SortKey, values: tuple[Any, ...]) -> ColumnElement[bool]:
     row = tuple_(*sort.expressions)
-    return row > tuple_(*values) if sort.descending else row < tuple_(*values)
+    return row > _typed(sort, values) if sort.descending else row < _typed(sort, values)
 
 
 def _window(args: PageArgs, sort: SortKey) -> tuple[list[ColumnElement[bool]], int]:

@@ -11,11 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Project, Workspace
 from services import validation
 from services.errors import Conflict, NotFound
-from services.pagination import Page, PageArgs, SortKey, count_per_parent, fetch_pages
+from services.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    count_per_parent,
+    decode_bigint,
+    decode_str,
+    fetch_pages,
+)
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
-PROJECT_ORDER = SortKey("projects:key", (Project.key, Project.id), (str, int), descending=False)
+PROJECT_ORDER = SortKey(
+    "projects:key", (Project.key, Project.id), (decode_str, decode_bigint), False
+)
 
 
 class ProjectService:

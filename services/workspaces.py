@@ -11,11 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Membership, Role, User, Workspace
 from services import validation
 from services.errors import Conflict, NotFound
-from services.pagination import Page, PageArgs, SortKey, count_per_parent, fetch_page, fetch_pages
+from services.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    count_per_parent,
+    decode_bigint,
+    fetch_page,
+    fetch_pages,
+)
 from services.viewer import OWNERS, Viewer
 
-WORKSPACE_ORDER = SortKey("workspaces:id", (Workspace.id,), (int,), descending=False)
-MEMBER_ORDER = SortKey("members:id", (Membership.id,), (int,), descending=False)
+WORKSPACE_ORDER = SortKey("workspaces:id", (Workspace.id,), (decode_bigint,), False)
+MEMBER_ORDER = SortKey("members:id", (Membership.id,), (decode_bigint,), False)
 
 
 class WorkspaceService:
