@@ -14,7 +14,7 @@ import binascii
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -87,7 +87,10 @@ class SortKey:
 def decode_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise TypeError("expected a timestamp")
-    return datetime.fromisoformat(value)
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("expected a timestamp with a time zone")
+    return parsed.astimezone(UTC)  # OverflowError past year 9999 in UTC: refused by the caller
 
 
 def _decode_int(bits: int) -> Callable[[Any], int]:
@@ -145,7 +148,15 @@ def decode_cursor(sort: SortKey, cursor: str, arg_name: str) -> tuple[Any, ...]:
         if len(values) != len(sort.decoders):
             raise ValueError("wrong number of values")
         return tuple(decode(v) for decode, v in zip(sort.decoders, values, strict=True))
-    except (ValueError, TypeError, IndexError, KeyError, binascii.Error, orjson.JSONDecodeError):
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        binascii.Error,
+        orjson.JSONDecodeError,
+    ):
         raise Invalid(
             f"`{arg_name}` is not a valid cursor for this list and ordering.", [arg_name]
         ) from None
