@@ -198,6 +198,28 @@ def serve(
     )
 
 
+@cli.command()
+def worker(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only run arq's health check of a running worker.")
+    ] = False,
+) -> None:
+    """Run an arq worker for the background jobs (import, export, triage)."""
+    from arq.worker import check_health, run_worker
+
+    from app.worker import worker_settings
+
+    settings = resolved_settings()
+    _require_database(settings)
+    if not settings.redis_url:
+        typer.echo("No Redis: set ISSUEGRAPH_REDIS_URL, or start `issuegraph dev` first.", err=True)
+        raise typer.Exit(2)
+    _export_urls(settings)
+    if check:
+        raise typer.Exit(check_health(worker_settings(settings)))  # type: ignore[arg-type]
+    run_worker(worker_settings(settings))  # type: ignore[arg-type]
+
+
 def _export_urls(settings: Settings) -> None:
     """Pass resolved URLs to child processes (uvicorn workers re-read the environment)."""
     if settings.database_url:

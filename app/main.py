@@ -5,19 +5,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from arq.connections import ArqRedis
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from app.downloads import router as downloads_router
 from app.logging import configure_logging
 from app.middleware import RequestIdMiddleware
 from app.schema import schema
 from app.settings import Settings, get_settings
 from db.engine import create_engine, create_session_factory
-from resolvers.context import Context
+from jobs.queue import ArqJobQueue, RedisJobEvents, connect
+from resolvers.context import Context, JobWiring
 from services.auth import authenticate
+from services.imports import ImportSettings
+from services.jobs import JobLimits
 from services.viewer import Viewer
 
 
@@ -28,14 +37,61 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+    jobs: JobWiring
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def parse_bearer(header: str) -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def bearer_token(request: HTTPConnection) -> str | None:
+    return parse_bearer(request.headers.get("authorization", ""))
+
+
+def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
+    return JobWiring(
+        queue=ArqJobQueue(redis, settings.queue_name),
+        events=RedisJobEvents(redis),
+        redis=redis,
+        limits=JobLimits(
+            max_active_per_workspace=settings.job_max_active_per_workspace,
+            max_attempts=settings.job_max_attempts,
+            idempotency_window=timedelta(hours=settings.idempotency_window_hours),
+        ),
+        imports=ImportSettings(
+            max_bytes=settings.import_max_bytes,
+            batch_size=settings.import_batch_size,
+            create_unknown_labels=settings.import_create_unknown_labels,
+        ),
+        export_ttl=timedelta(hours=settings.export_ttl_hours),
+    )
+
+
+class IssuegraphRouter(GraphQLRouter[Context, None]):
+    async def on_ws_connect(self, context: Context) -> Any:
+        """Authenticate a subscription socket from its ``connection_init`` payload.
+
+        Accepts ``{"Authorization": "Bearer <token>"}`` (any case) or ``{"token": "..."}``.
+        """
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        headers = {str(k).lower(): v for k, v in params.items()}
+        raw = headers.get("authorization")
+        token = parse_bearer(raw) if isinstance(raw, str) else None
+        if token is None and isinstance(headers.get("token"), str):
+            token = headers["token"]
+        if token is None:
+            token = bearer_token(context.request) if context.request is not None else None
+        if token is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        async with context.session_factory() as session:
+            context.viewer = await authenticate(session, token)
+        if context.viewer is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        return await super().on_ws_connect(context)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,36 +107,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
-        app.state.issuegraph = AppState(settings, engine, create_session_factory(engine))
+        if not settings.redis_url:
+            raise RuntimeError("ISSUEGRAPH_REDIS_URL is not set (or run `issuegraph dev`).")
+        redis = connect(settings.redis_url)
+        app.state.issuegraph = AppState(
+            settings,
+            engine,
+            create_session_factory(engine),
+            redis,
+            job_wiring(settings, redis),
+        )
         try:
             yield
         finally:
+            await redis.aclose()
             await engine.dispose()
 
-    async def get_context(request: Request, response: Response) -> Context:
-        state: AppState = request.app.state.issuegraph
+    async def get_context(connection: HTTPConnection) -> Context:
+        """HTTP requests authenticate here; WebSockets in ``on_ws_connect``."""
+        state: AppState = connection.app.state.issuegraph
         viewer: Viewer | None = None
-        token = bearer_token(request)
+        token = bearer_token(connection) if connection.scope["type"] == "http" else None
         if token is not None:
             async with state.session_factory() as session:
                 viewer = await authenticate(session, token)
         return Context(
             session_factory=state.session_factory,
             viewer=viewer,
-            request_id=request.scope.get("state", {}).get("request_id", ""),
+            request_id=connection.scope.get("state", {}).get("request_id", ""),
+            jobs=state.jobs,
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
             max_connections=settings.request_max_connections,
         )
 
     app = FastAPI(title="issuegraph", lifespan=lifespan, docs_url=None, redoc_url=None)
-    graphql: GraphQLRouter[Context, None] = GraphQLRouter(
+    graphql = IssuegraphRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(downloads_router)
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", include_in_schema=False)

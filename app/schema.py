@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from app.extensions import AuthenticationGate, ErrorPolicy
 from resolvers.mutation import Mutation
 from resolvers.query import Query
+from resolvers.subscription import Subscription
 
 
 class IssuegraphSchema(strawberry.Schema):
@@ -25,6 +26,7 @@ def build_schema(**extra: Any) -> strawberry.Schema:
     return IssuegraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             ErrorPolicy,
             AuthenticationGate,

@@ -37,6 +37,34 @@ class Settings(BaseSettings):
     # "json", "console" or "auto" (console on a terminal, JSON otherwise).
     log_format: str = "auto"
 
+    # Background jobs (arq worker and the job mutations).
+    queue_name: str = "issuegraph:queue"
+    job_max_active_per_workspace: int = 10
+    job_max_attempts: int = 3
+    job_timeout_seconds: float = 600.0
+    job_heartbeat_seconds: float = 5.0
+    # A RUNNING job whose heartbeat is older than this is taken as lost and retried.
+    job_stale_after_seconds: float = 30.0
+    # How often the sweeper re-enqueues lost jobs (a divisor of 60, it runs as an arq cron).
+    job_sweep_interval_seconds: int = 10
+    job_retry_backoff_seconds: float = 1.0
+    job_retention_days: int = 30
+    idempotency_window_hours: int = 24
+    worker_max_jobs: int = 10
+    worker_poll_delay_seconds: float = 0.1
+    import_max_bytes: int = 10 * 1024 * 1024
+    import_batch_size: int = 500
+    import_create_unknown_labels: bool = False
+    export_ttl_hours: int = 24
+    export_chunk_bytes: int = 256 * 1024
+    # Triage: "local" (offline heuristic) or "openai" (any OpenAI-compatible endpoint).
+    triage_provider: str = "local"
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = 20.0
+    openai_max_retries: int = 2
+
     graphiql: bool = True
     host: str = "127.0.0.1"
     port: int = 8000

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Computed,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -67,6 +71,24 @@ class IssuePriority(enum.Enum):
 CLOSED_STATUSES = frozenset({IssueStatus.DONE, IssueStatus.CANCELED})
 
 
+class JobKind(enum.Enum):
+    IMPORT_ISSUES = "IMPORT_ISSUES"
+    EXPORT_PROJECT = "EXPORT_PROJECT"
+    TRIAGE_ISSUE = "TRIAGE_ISSUE"
+
+
+class JobStatus(enum.Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+ACTIVE_JOB_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+TERMINAL_JOB_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
+
+
 def _pg_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
     return Enum(enum_cls, name=name, native_enum=True, create_type=False)
 
@@ -74,6 +96,8 @@ def _pg_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
 role_enum = _pg_enum(Role, "role")
 issue_status_enum = _pg_enum(IssueStatus, "issue_status")
 issue_priority_enum = _pg_enum(IssuePriority, "issue_priority")
+job_kind_enum = _pg_enum(JobKind, "job_kind")
+job_status_enum = _pg_enum(JobStatus, "job_status")
 
 Timestamp = DateTime(timezone=True)
 
@@ -185,6 +209,12 @@ class Issue(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Set on issues created by an import job: (job, CSV line) is unique, so a retried import
+    # skips the rows an earlier attempt committed and never creates an issue twice.
+    import_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL", use_alter=True)
+    )
+    import_line: Mapped[int | None] = mapped_column(Integer)
     search_vector: Mapped[str] = mapped_column(
         TSVECTOR,
         Computed(
@@ -199,6 +229,7 @@ class Issue(Base):
 
     __table_args__ = (
         UniqueConstraint("project_id", "number"),
+        UniqueConstraint("import_job_id", "import_line"),
         # One index per IssueOrderField: keyset pages per project scan them in order.
         Index("ix_issues_project_id_created_at_id", "project_id", "created_at", "id"),
         Index("ix_issues_project_id_updated_at_id", "project_id", "updated_at", "id"),
@@ -233,3 +264,102 @@ class Comment(Base):
     issue: Mapped[Issue] = relationship(lazy="raise")
 
     __table_args__ = (Index("ix_comments_issue_id_created_at_id", "issue_id", "created_at", "id"),)
+
+
+class Job(Base):
+    """A background job. This row, not arq's expiring Redis keys, is the source of truth."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[JobKind] = mapped_column(job_kind_enum)
+    status: Mapped[JobStatus] = mapped_column(job_status_enum)
+    progress: Mapped[float] = mapped_column(Float, server_default="0")
+    message: Mapped[str | None] = mapped_column(Text)
+    # What to work on: {"project_id": ...}, {"issue_id": ...}, {"format": ...}; ids, never objects.
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Runs started so far; a run is fenced by it, so a stale worker cannot finish a job.
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default="3")
+    # Bumped on every enqueue; the arq job id is "issuegraph:job:<id>:<enqueue_seq>".
+    enqueue_seq: Mapped[int] = mapped_column(Integer, server_default="1")
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        Index("ix_jobs_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        # The sweeper's and the per-workspace limit's scans: only live jobs are indexed.
+        Index(
+            "ix_jobs_live_status_updated_at",
+            "status",
+            "updated_at",
+            postgresql_where=text("status IN ('QUEUED', 'RUNNING')"),
+        ),
+        Index(
+            "ix_jobs_created_by_idempotency_key",
+            "created_by",
+            "idempotency_key",
+            "created_at",
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index("ix_jobs_finished_at", "finished_at"),
+    )
+
+
+class JobFile(Base):
+    """A file a job reads (import CSV) or writes (export), stored in PostgreSQL in chunks so
+    every API replica can stream it and nothing holds a whole file in memory."""
+
+    __tablename__ = "job_files"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(20))  # "input" or "export"
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
+
+    __table_args__ = (UniqueConstraint("job_id", "purpose"),)
+
+
+class JobFileChunk(Base):
+    __tablename__ = "job_file_chunks"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("job_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IssueInsight(Base):
+    """An AI triage result; ``Issue.insight`` shows the latest."""
+
+    __tablename__ = "issue_insights"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    summary: Mapped[str] = mapped_column(Text)
+    suggested_label_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    suggested_priority: Mapped[IssuePriority] = mapped_column(issue_priority_enum)
+    model: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        # One insight per job: a retried triage run cannot store its result twice.
+        UniqueConstraint("job_id"),
+        Index("ix_issue_insights_issue_id_created_at_id", "issue_id", "created_at", "id"),
+    )

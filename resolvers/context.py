@@ -5,17 +5,35 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from graphql import GraphQLError
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
 from resolvers.loaders import Loaders
+from schema.ids import to_global_id
 from services.errors import Invalid
+from services.imports import ImportSettings
+from services.jobs import JobLimits
 from services.pagination import PageArgs
+from services.queue import JobEvents, JobQueue
 from services.types import Role
 from services.viewer import Viewer
+
+
+@dataclass(frozen=True)
+class JobWiring:
+    """The job side as the API sees it: the queue, the event bus, limits and settings."""
+
+    queue: JobQueue
+    events: JobEvents
+    redis: Redis
+    limits: JobLimits
+    imports: ImportSettings
+    export_ttl: timedelta
 
 
 class Context(BaseContext):
@@ -25,6 +43,7 @@ class Context(BaseContext):
         session_factory: async_sessionmaker[AsyncSession],
         viewer: Viewer | None,
         request_id: str,
+        jobs: JobWiring | None = None,
         default_page_size: int = 20,
         max_page_size: int = 100,
         max_connections: int = 2,
@@ -33,12 +52,28 @@ class Context(BaseContext):
         self.session_factory = session_factory
         self.viewer = viewer
         self.request_id = request_id
+        self._jobs = jobs
+        # Set by strawberry from a WebSocket's connection_init message.
+        self.connection_params: object | None = None
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
         # Loader batches run concurrently, each on its own short-lived session (DESIGN rule 1);
         # the semaphore bounds how many pool connections one request holds at once.
         self._connections = asyncio.Semaphore(max_connections)
         self.loaders = Loaders(self)
+
+    @property
+    def jobs(self) -> JobWiring:
+        if self._jobs is None:
+            raise RuntimeError("the job queue is not configured")
+        return self._jobs
+
+    def download_url(self, job_pk: int, finished_at: datetime) -> str | None:
+        """The export's download URL while the file lasts (it expires with the file)."""
+        if finished_at + self.jobs.export_ttl <= datetime.now(UTC):
+            return None
+        base = str(self.request.base_url).rstrip("/") if self.request is not None else ""
+        return f"{base}/jobs/{to_global_id('Job', job_pk)}/download"
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:  # the auth extension stops such operations before execution

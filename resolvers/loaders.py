@@ -16,13 +16,26 @@ from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.connections import convert_page
-from schema.types import Comment, Issue, Label, Membership, Project, User, Workspace
+from schema.types import (
+    Comment,
+    Issue,
+    IssueInsight,
+    Job,
+    Label,
+    Membership,
+    Project,
+    User,
+    Workspace,
+)
 from services.comments import CommentService
 from services.errors import DomainError
+from services.insights import InsightService
 from services.issues import IssueQuery, IssueService
+from services.jobs import JobService
 from services.labels import LabelService
 from services.pagination import Page, PageArgs
 from services.projects import ProjectService
+from services.types import JobKind, JobStatus
 from services.users import UserService
 from services.viewer import Viewer
 from services.workspaces import WorkspaceService
@@ -34,6 +47,7 @@ V = TypeVar("V")
 
 PageKey = tuple[int, PageArgs]
 IssuePageKey = tuple[int, PageArgs, IssueQuery]
+JobPageKey = tuple[int, PageArgs, JobStatus | None, JobKind | None]
 GroupFetch = Callable[[AsyncSession, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
@@ -78,6 +92,14 @@ class Loaders:
         self.issue_comment_count: DataLoader[int, int] = DataLoader(
             self._counts(self._comment_counts)
         )
+        self.issue_insight: DataLoader[int, IssueInsight | None] = DataLoader(self._insights)
+        self.job: DataLoader[int, Job | None] = DataLoader(self._jobs)
+        self.workspace_jobs: DataLoader[JobPageKey, Page[Job]] = DataLoader(
+            self._grouped(self._job_pages, Page[Job].empty())
+        )
+        self.workspace_job_count: DataLoader[tuple[int, JobStatus | None, JobKind | None], int] = (
+            DataLoader(self._grouped(self._job_counts, 0))
+        )
 
     @property
     def _viewer(self) -> Viewer:
@@ -114,6 +136,16 @@ class Loaders:
         async with self._context.read_session() as session:
             rows = await CommentService(session, self._viewer).get_many(ids)
         return [Comment.from_model(c) if c else None for c in rows]
+
+    async def _jobs(self, ids: Sequence[int]) -> list[Job | None]:
+        async with self._context.read_session() as session:
+            rows = await JobService(session, self._viewer).get_many(ids)
+        return [Job.from_model(j) if j else None for j in rows]
+
+    async def _insights(self, issue_ids: Sequence[int]) -> list[IssueInsight | None]:
+        async with self._context.read_session() as session:
+            rows = await InsightService(session, self._viewer).latest_for_issues(issue_ids)
+        return [IssueInsight.from_model(i) if i else None for i in rows]
 
     async def _issue_labels(self, issue_ids: Sequence[int]) -> list[list[Label]]:
         async with self._context.read_session() as session:
@@ -217,3 +249,19 @@ class Loaders:
         self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         return await CommentService(session, viewer).counts(parents)
+
+    async def _job_pages(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, Page[Job]]:
+        args, status, kind = rest
+        pages = await JobService(session, viewer).pages(parents, args, status, kind)
+        converted = {k: convert_page(p, Job.from_model) for k, p in pages.items()}
+        for page in converted.values():
+            self._prime(self.job, page.items)
+        return converted
+
+    async def _job_counts(
+        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+    ) -> dict[int, int]:
+        status, kind = rest
+        return await JobService(session, viewer).counts(parents, status, kind)

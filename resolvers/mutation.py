@@ -17,10 +17,15 @@ from resolvers.context import Context
 from schema import inputs, payloads
 from schema.ids import pk_of, to_global_id
 from schema.payloads import UserError
-from schema.types import Comment, Issue, Label, Membership, Project, Workspace
+from schema.types import Comment, Issue, Job, Label, Membership, Project, Workspace
+from services import types as domain
 from services.comments import CommentService
 from services.errors import DomainError, NotFound
+from services.exports import start_export
+from services.imports import start_import
+from services.insights import start_triage
 from services.issues import IssueService
+from services.jobs import JobService
 from services.labels import LabelService
 from services.projects import ProjectService
 from services.types import Role
@@ -57,6 +62,24 @@ def label_pks(ids: list[strawberry.ID] | None) -> Maybe[list[int]]:
 def given(value: T | None) -> Maybe[T]:
     """Strawberry's UNSET (field absent) as the services' UNSET."""
     return UNSET if value is strawberry.UNSET else value
+
+
+async def start_job(
+    context: Context,
+    work: Callable[[AsyncSession, Viewer], Awaitable[tuple[domain.Job, bool]]],
+) -> payloads.JobPayload:
+    """Write the job row and commit, then enqueue (DESIGN rule 4): the row is the outbox.
+
+    If Redis is unreachable the job stays QUEUED and the worker's sweeper enqueues it later;
+    a repeated idempotency key returns the first job without enqueueing anything.
+    """
+    try:
+        job, created = await run(context, work)
+    except DomainError as error:
+        return payloads.JobPayload(user_errors=[UserError.of(error)])
+    if created:
+        await context.jobs.queue.enqueue(job)
+    return payloads.JobPayload(job=Job.from_model(job))
 
 
 async def run(context: Context, work: Callable[[AsyncSession, Viewer], Awaitable[T]]) -> T:
@@ -347,3 +370,94 @@ class Mutation:
         except DomainError as error:
             return payloads.DeleteCommentPayload(user_errors=[UserError.of(error)])
         return payloads.DeleteCommentPayload(deleted_comment_id=input.id)
+
+    @strawberry.mutation(
+        description="Heavy: runs as a background job; poll Query.job or subscribe to jobUpdates."
+    )
+    async def import_issues(
+        self,
+        info: ContextInfo,
+        input: inputs.ImportIssuesInput,
+    ) -> payloads.JobPayload:
+        context = info.context
+        try:
+            project_id = require_pk(input.project_id, "Project", ["input", "projectId"])
+        except DomainError as error:
+            return payloads.JobPayload(user_errors=[UserError.of(error)])
+        return await start_job(
+            context,
+            lambda s, v: start_import(
+                s,
+                v,
+                project_id=project_id,
+                csv_text=input.csv,
+                idempotency_key=input.idempotency_key,
+                request_id=context.request_id,
+                limits=context.jobs.limits,
+                settings=context.jobs.imports,
+            ),
+        )
+
+    @strawberry.mutation
+    async def export_project(
+        self,
+        info: ContextInfo,
+        input: inputs.ExportProjectInput,
+    ) -> payloads.JobPayload:
+        context = info.context
+        try:
+            project_id = require_pk(input.project_id, "Project", ["input", "projectId"])
+        except DomainError as error:
+            return payloads.JobPayload(user_errors=[UserError.of(error)])
+        return await start_job(
+            context,
+            lambda s, v: start_export(
+                s,
+                v,
+                project_id=project_id,
+                export_format=input.format.value,
+                idempotency_key=input.idempotency_key,
+                request_id=context.request_id,
+                limits=context.jobs.limits,
+            ),
+        )
+
+    @strawberry.mutation
+    async def triage_issue(
+        self,
+        info: ContextInfo,
+        input: inputs.TriageIssueInput,
+    ) -> payloads.JobPayload:
+        context = info.context
+        try:
+            issue_id = require_pk(input.issue_id, "Issue", ["input", "issueId"])
+        except DomainError as error:
+            return payloads.JobPayload(user_errors=[UserError.of(error)])
+        return await start_job(
+            context,
+            lambda s, v: start_triage(
+                s,
+                v,
+                issue_id=issue_id,
+                idempotency_key=input.idempotency_key,
+                request_id=context.request_id,
+                limits=context.jobs.limits,
+            ),
+        )
+
+    @strawberry.mutation
+    async def cancel_job(
+        self,
+        info: ContextInfo,
+        input: inputs.CancelJobInput,
+    ) -> payloads.JobPayload:
+        context = info.context
+        try:
+            job_id = require_pk(input.id, "Job", ["input", "id"])
+            row = await run(context, lambda s, v: JobService(s, v).cancel(job_id))
+        except DomainError as error:
+            return payloads.JobPayload(user_errors=[UserError.of(error)])
+        # After the commit: stop the running task now, and tell subscribers.
+        await context.jobs.queue.abort(row)
+        await context.jobs.events.publish(row)
+        return payloads.JobPayload(job=Job.from_model(row))

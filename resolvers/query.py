@@ -10,8 +10,8 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from schema.connections import Connection, constant, convert_page
-from schema.ids import from_global_id
-from schema.types import Issue, Node, Project, User, Workspace
+from schema.ids import from_global_id, pk_of
+from schema.types import Issue, Job, Node, Project, User, Workspace
 from services.issues import IssueService
 from services.projects import ProjectService
 from services.workspaces import WorkspaceService
@@ -26,6 +26,7 @@ _NODE_LOADERS = {
     "Issue": "issue",
     "Label": "label",
     "Comment": "comment",
+    "Job": "job",
 }
 
 
@@ -128,3 +129,11 @@ class Query:
                 workspace_slug, query, args
             )
         return Connection.of(convert_page(page, Issue.from_model), lambda: constant(total))
+
+    @strawberry.field
+    async def job(self, info: ContextInfo, id: strawberry.ID) -> Job | None:
+        pk = pk_of(id, "Job")
+        if pk is None:
+            return None
+        job: Job | None = await info.context.loaders.job.load(pk)
+        return job

@@ -6,11 +6,19 @@ import enum
 
 import strawberry
 
-from services.types import IssuePriority, IssueStatus, Role
+from services.types import IssuePriority, IssueStatus, JobKind, JobStatus, Role
 
 RoleEnum = strawberry.enum(Role, name="Role")
 IssueStatusEnum = strawberry.enum(IssueStatus, name="IssueStatus")
 IssuePriorityEnum = strawberry.enum(IssuePriority, name="IssuePriority")
+JobKindEnum = strawberry.enum(JobKind, name="JobKind")
+JobStatusEnum = strawberry.enum(JobStatus, name="JobStatus")
+
+
+@strawberry.enum
+class ExportFormat(enum.Enum):
+    CSV = "CSV"
+    JSON = "JSON"
 
 
 @strawberry.enum

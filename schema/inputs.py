@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
-from schema.enums import IssueOrderField, OrderDirection
+from schema.enums import ExportFormat, IssueOrderField, OrderDirection
 from schema.ids import pk_of
 from services import types as domain
 from services.issues import IssueQuery
@@ -164,4 +164,35 @@ class UpdateCommentInput:
 
 @strawberry.input
 class DeleteCommentInput:
+    id: strawberry.ID
+
+
+@strawberry.input(
+    description="CSV with a header row: title,body,status,priority,assignee_email,labels "
+    "(labels separated by ';'). Only title is required. A row with an unknown status, "
+    "priority or assignee email fails and is reported; the other rows are imported. A "
+    "repeated idempotencyKey from the same user within 24 hours returns the job the first "
+    "request made (likewise for the other job inputs)."
+)
+class ImportIssuesInput:
+    project_id: strawberry.ID
+    csv: str
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class ExportProjectInput:
+    project_id: strawberry.ID
+    format: ExportFormat
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class TriageIssueInput:
+    issue_id: strawberry.ID
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class CancelJobInput:
     id: strawberry.ID

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.enums import UserErrorCode
-from schema.types import Comment, Issue, Label, Membership, Project, Workspace
+from schema.types import Comment, Issue, Job, Label, Membership, Project, Workspace
 from services.errors import DomainError
 
 
@@ -110,4 +110,10 @@ class UpdateCommentPayload:
 @strawberry.type
 class DeleteCommentPayload:
     deleted_comment_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class JobPayload:
+    job: Job | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)

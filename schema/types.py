@@ -8,9 +8,10 @@ reach a per-request dataloader through ``info.context.loaders`` (never by import
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from schema.connections import Connection
@@ -137,6 +138,24 @@ class Workspace(Node):
         args = info.context.page_args(first, after, last, before)
         page = await loaders.workspace_labels.load((self.pk, args))
         return Connection.of(page, lambda: loaders.workspace_label_count.load(self.pk))
+
+    @strawberry.field
+    async def jobs(
+        self,
+        info: Info[Any, Any],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: domain.JobStatus | None = None,
+        kind: domain.JobKind | None = None,
+    ) -> Connection[Job]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        page = await loaders.workspace_jobs.load((self.pk, args, status, kind))
+        return Connection.of(
+            page, lambda: loaders.workspace_job_count.load((self.pk, status, kind))
+        )
 
 
 @strawberry.type
@@ -288,6 +307,11 @@ class Issue(Node):
         page = await loaders.issue_comments.load((self.pk, args))
         return Connection.of(page, lambda: loaders.issue_comment_count.load(self.pk))
 
+    @strawberry.field(description="The latest AI triage result, if the issue has been triaged.")
+    async def insight(self, info: Info[Any, Any]) -> IssueInsight | None:
+        insight: IssueInsight | None = await info.context.loaders.issue_insight.load(self.pk)
+        return insight
+
 
 @strawberry.type
 class Comment(Node):
@@ -317,3 +341,98 @@ class Comment(Node):
     async def issue(self, info: Info[Any, Any]) -> Issue:
         issue: Issue = await info.context.loaders.issue.load(self.issue_id)
         return issue
+
+
+@strawberry.type
+class IssueInsight:
+    summary: str
+    suggested_priority: domain.IssuePriority
+    model: str = strawberry.field(
+        description="Which provider and model produced it, e.g. local-heuristic or "
+        "openai:gpt-4o-mini."
+    )
+    created_at: datetime
+    suggested_label_ids: strawberry.Private[list[int]]
+
+    @classmethod
+    def from_model(cls, insight: domain.IssueInsight) -> IssueInsight:
+        return cls(
+            summary=insight.summary,
+            suggested_priority=insight.suggested_priority,
+            model=insight.model,
+            created_at=insight.created_at,
+            suggested_label_ids=list(insight.suggested_label_ids),
+        )
+
+    @strawberry.field
+    async def suggested_labels(self, info: Info[Any, Any]) -> list[Label]:
+        labels = await info.context.loaders.label.load_many(self.suggested_label_ids)
+        return [label for label in labels if label is not None]  # deleted since: left out
+
+
+@strawberry.type
+class Job(Node):
+    kind: domain.JobKind
+    status: domain.JobStatus
+    progress: float = strawberry.field(description="From 0.0 to 1.0.")
+    message: str | None = strawberry.field(
+        description="A short human-readable line on what the job is doing or did."
+    )
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    pk: strawberry.Private[int]
+    workspace_id: strawberry.Private[int]
+    created_by_id: strawberry.Private[int]
+    raw_result: strawberry.Private[dict[str, Any] | None]
+
+    @classmethod
+    def from_model(cls, job: domain.Job) -> Job:
+        return cls(
+            id=to_global_id("Job", job.id),
+            kind=job.kind,
+            status=job.status,
+            progress=job.progress,
+            message=job.message,
+            error=job.error,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            pk=job.id,
+            workspace_id=job.workspace_id,
+            created_by_id=job.created_by,
+            raw_result=job.result,
+        )
+
+    @strawberry.field(
+        description="Kind-specific outcome once SUCCEEDED, a JSON object (see the contract)."
+    )
+    def result(self) -> JSON | None:
+        result: Any = self.raw_result
+        if result is None:
+            return None
+        if self.kind is domain.JobKind.TRIAGE_ISSUE:
+            # Workers store label primary keys; clients only ever see global IDs.
+            ids = result.get("suggestedLabelIds", [])
+            result = {**result, "suggestedLabelIds": [to_global_id("Label", i) for i in ids]}
+        return cast("JSON", result)
+
+    @strawberry.field
+    async def created_by(self, info: Info[Any, Any]) -> User:
+        user: User = await info.context.loaders.user.load(self.created_by_id)
+        return user
+
+    @strawberry.field(
+        description="For a SUCCEEDED export: a URL that downloads the file with the bearer "
+        "token of a workspace member; it expires."
+    )
+    def download_url(self, info: Info[Any, Any]) -> str | None:
+        if self.kind is not domain.JobKind.EXPORT_PROJECT:
+            return None
+        if self.status is not domain.JobStatus.SUCCEEDED or self.finished_at is None:
+            return None
+        url: str | None = info.context.download_url(self.pk, self.finished_at)
+        return url

@@ -1,0 +1,61 @@
+"""`GET /jobs/{id}/download`: streams an export file to a member of its workspace.
+
+A bearer token is required (no signed links: a leaked URL must not leak the data); the
+file is read chunk by chunk, each in a short session, so a slow client holds no connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from schema.ids import pk_of
+from services.auth import authenticate
+from services.errors import NotFound
+from services.exports import ExportExpired, find_download, read_chunk
+
+router = APIRouter()
+
+
+@router.get("/jobs/{job_id}/download", include_in_schema=False)
+async def download_export(job_id: str, request: Request) -> StreamingResponse:
+    from app.main import AppState, bearer_token
+
+    state: AppState = request.app.state.issuegraph
+    token = bearer_token(request)
+    unauthorized = HTTPException(
+        401, "Send `Authorization: Bearer <token>`.", {"WWW-Authenticate": "Bearer"}
+    )
+    if token is None:
+        raise unauthorized
+    async with state.session_factory() as session:
+        viewer = await authenticate(session, token)
+        if viewer is None:
+            raise unauthorized
+        pk = pk_of(job_id, "Job")
+        try:
+            if pk is None:
+                raise NotFound("No such export.")
+            download = await find_download(session, viewer, pk)
+        except ExportExpired as error:
+            raise HTTPException(410, error.message) from None
+        except NotFound as error:
+            raise HTTPException(404, error.message) from None
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for seq in range(download.chunks):
+            async with state.session_factory() as session:
+                yield await read_chunk(session, download.file_id, seq)
+
+    return StreamingResponse(
+        chunks(),
+        media_type=download.content_type,
+        headers={
+            "Content-Length": str(download.size_bytes),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(download.filename)}",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -1,0 +1,109 @@
+"""The arq worker: ``WorkerSettings`` built from the environment, for `issuegraph worker`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import func
+
+from app.logging import configure_logging
+from app.settings import Settings, get_settings
+from db.models import JobKind
+from jobs import functions
+from jobs.deps import WorkerConfig, build_deps
+from jobs.queue import FUNCTION_NAMES
+from jobs.sweeper import clean_up, sweep
+from services.exports import ExportSettings
+from services.imports import ImportSettings
+from services.triage import build_provider
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    if not settings.database_url:
+        raise RuntimeError("ISSUEGRAPH_DATABASE_URL is not set (or run `issuegraph dev`).")
+    return WorkerConfig(
+        database_url=settings.database_url,
+        queue_name=settings.queue_name,
+        max_jobs=settings.worker_max_jobs,
+        job_timeout_seconds=settings.job_timeout_seconds,
+        heartbeat_seconds=settings.job_heartbeat_seconds,
+        stale_after_seconds=settings.job_stale_after_seconds,
+        retry_backoff_seconds=settings.job_retry_backoff_seconds,
+        retention_days=settings.job_retention_days,
+        imports=ImportSettings(
+            max_bytes=settings.import_max_bytes,
+            batch_size=settings.import_batch_size,
+            create_unknown_labels=settings.import_create_unknown_labels,
+        ),
+        exports=ExportSettings(
+            chunk_bytes=settings.export_chunk_bytes,
+            ttl=timedelta(hours=settings.export_ttl_hours),
+        ),
+    )
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``arq.Worker`` (shared by the CLI and the tests)."""
+    config = worker_config(settings)
+    if not settings.redis_url:
+        raise RuntimeError("ISSUEGRAPH_REDIS_URL is not set (or run `issuegraph dev`).")
+    # arq's own timeout is a backstop behind the runner's, which records the failure.
+    arq_timeout = settings.job_timeout_seconds + 30
+    interval = settings.job_sweep_interval_seconds
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        configure_logging(settings.log_level, settings.log_format)
+        triage = build_provider(
+            settings.triage_provider,
+            openai_base_url=settings.openai_base_url,
+            openai_api_key=settings.openai_api_key,
+            openai_model=settings.openai_model,
+            timeout=settings.openai_timeout_seconds,
+            max_retries=settings.openai_max_retries,
+        )
+        ctx["deps"] = build_deps(config, ctx["redis"], triage)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if "deps" in ctx:
+            await ctx["deps"].aclose()
+
+    kinds = {
+        JobKind.IMPORT_ISSUES: functions.import_issues,
+        JobKind.EXPORT_PROJECT: functions.export_project,
+        JobKind.TRIAGE_ISSUE: functions.triage_issue,
+    }
+    return {
+        "functions": [
+            func(coroutine, name=FUNCTION_NAMES[kind], timeout=arq_timeout)
+            for kind, coroutine in kinds.items()
+        ],
+        "cron_jobs": [
+            cron(
+                sweep,
+                name="jobs.sweep",
+                second=set(range(0, 60, interval)),
+                run_at_startup=True,
+                timeout=60,
+            ),
+            cron(clean_up, name="jobs.clean_up", hour={3}, minute={17}, second={0}),
+        ],
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "queue_name": settings.queue_name,
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "allow_abort_jobs": True,
+        "max_jobs": settings.worker_max_jobs,
+        "job_timeout": arq_timeout,
+        "keep_result": 60,
+        "poll_delay": settings.worker_poll_delay_seconds,
+        "max_tries": settings.job_max_attempts + 2,
+        "health_check_interval": 10,
+    }
+
+
+def worker_settings(settings: Settings | None = None) -> type:
+    """arq's ``WorkerSettings`` class, built from the environment when it is needed."""
+    return type("WorkerSettings", (), worker_options(settings or get_settings()))

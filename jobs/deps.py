@@ -1,0 +1,63 @@
+"""What every job function gets in arq's ``ctx["deps"]``: built once per worker process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.engine import create_engine, create_session_factory
+from jobs.queue import ArqJobQueue, RedisJobEvents
+from services.exports import ExportSettings
+from services.imports import ImportSettings
+from services.triage import TriageProvider
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The settings the worker side needs; ``app`` fills it from the environment."""
+
+    database_url: str
+    queue_name: str = "issuegraph:queue"
+    max_jobs: int = 10
+    job_timeout_seconds: float = 600.0
+    heartbeat_seconds: float = 5.0
+    stale_after_seconds: float = 30.0
+    retry_backoff_seconds: float = 1.0
+    retention_days: int = 30
+    imports: ImportSettings = field(default_factory=ImportSettings)
+    exports: ExportSettings = field(default_factory=ExportSettings)
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=self.stale_after_seconds)
+
+
+@dataclass
+class WorkerDeps:
+    config: WorkerConfig
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    queue: ArqJobQueue
+    events: RedisJobEvents
+    triage: TriageProvider
+
+    async def aclose(self) -> None:
+        await self.triage.aclose()
+        await self.engine.dispose()
+
+
+def build_deps(config: WorkerConfig, redis: ArqRedis, triage: TriageProvider) -> WorkerDeps:
+    engine = create_engine(
+        config.database_url, pool_size=max(2, config.max_jobs), max_overflow=config.max_jobs
+    )
+    return WorkerDeps(
+        config=config,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        queue=ArqJobQueue(redis, config.queue_name),
+        events=RedisJobEvents(redis),
+        triage=triage,
+    )

@@ -1,0 +1,80 @@
+"""The Subscription root: job updates fed by Redis pub/sub, so any API replica can serve them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from resolvers.context import Context
+from schema.ids import pk_of
+from schema.types import Job
+from services import job_events
+from services.jobs import JobService
+from services.types import JobStatus
+
+ContextInfo = Info[Context, Any]
+
+TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
+# With no event for this long, re-read the row: a lost message must not stall a client.
+RESYNC_SECONDS = 10.0
+
+
+async def _load(context: Context, pk: int) -> Job | None:
+    async with context.read_session() as session:
+        [row] = await JobService(session, context.require_viewer()).get_many([pk])
+    return Job.from_model(row) if row is not None else None
+
+
+def _state(job: Job) -> tuple[object, ...]:
+    return (job.status, job.progress, job.message, job.attempts)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Emits the job's current state first, then on every change of status or "
+        "progress, and completes after a terminal status (at once, after the first message, "
+        "for a job already finished)."
+    )
+    async def job_updates(
+        self,
+        info: ContextInfo,
+        id: strawberry.ID,
+    ) -> AsyncGenerator[Job, None]:
+        context = info.context
+        pk = pk_of(id, "Job")
+        not_found = GraphQLError("Job not found.", extensions={"code": "NOT_FOUND"})
+        if pk is None:
+            raise not_found
+        pubsub = context.jobs.redis.pubsub()
+        # Subscribe before reading the row, so no change between the two is missed.
+        await pubsub.subscribe(job_events.channel(pk))
+        try:
+            job = await _load(context, pk)
+            if job is None:
+                raise not_found
+            yield job
+            last = _state(job)
+            while job.status not in TERMINAL:
+                message = await pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=RESYNC_SECONDS
+                )
+                if message is not None and message.get("type") == "message":
+                    job = Job.from_model(job_events.decode(message["data"]))
+                else:
+                    refreshed = await _load(context, pk)
+                    if refreshed is None:  # deleted, or the viewer lost access
+                        return
+                    job = refreshed
+                if _state(job) != last:
+                    last = _state(job)
+                    yield job
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]

@@ -1,0 +1,100 @@
+"""AI triage of an issue, run as a job, and the insights it leaves on the issue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Issue, IssueInsight, Job, JobKind, Label
+from services.errors import Invalid, NotFound
+from services.job_runs import JobRun
+from services.jobs import JobLimits, JobService
+from services.triage import LabelChoice, TriageProvider, TriageSubject
+from services.viewer import Viewer
+
+
+async def start_triage(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    issue_id: int,
+    idempotency_key: str | None,
+    request_id: str | None,
+    limits: JobLimits,
+) -> tuple[Job, bool]:
+    issue = await session.get(Issue, issue_id)
+    if issue is None or not viewer.can_read(issue.workspace_id):
+        raise NotFound("Issue not found.", ["input", "issueId"])
+    return await JobService(session, viewer, limits).start(
+        kind=JobKind.TRIAGE_ISSUE,
+        workspace_id=issue.workspace_id,
+        params={"issue_id": issue.id},
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+
+
+async def run_triage(run: JobRun, provider: TriageProvider) -> dict[str, Any]:
+    """Ask the provider, store the insight once per job, return the contract's result."""
+    job = run.job
+    async with run.session_factory() as session:
+        issue = await session.get(Issue, job.params["issue_id"])
+        if issue is None:
+            raise Invalid("The issue no longer exists.")
+        labels = await session.execute(
+            select(Label.id, Label.name)
+            .where(Label.workspace_id == issue.workspace_id)
+            .order_by(Label.name)
+        )
+        choices = [LabelChoice(id=i, name=n) for i, n in labels]
+    await run.progress(0.1, "Asking the triage provider.")
+    suggestion = await provider.triage(TriageSubject(issue.title, issue.body), choices)
+    async with run.session_factory() as session:
+        await session.execute(
+            pg_insert(IssueInsight)
+            .values(
+                issue_id=issue.id,
+                workspace_id=issue.workspace_id,
+                job_id=job.id,
+                summary=suggestion.summary,
+                suggested_label_ids=suggestion.label_ids,
+                suggested_priority=suggestion.priority,
+                model=suggestion.model,
+            )
+            .on_conflict_do_nothing(index_elements=["job_id"])
+        )
+        await run.checkpoint(session, 0.9, "Stored the insight.")
+        await session.commit()
+    # Label ids stay primary keys here; the GraphQL layer turns them into global IDs.
+    return {
+        "summary": suggestion.summary,
+        "suggestedLabelIds": suggestion.label_ids,
+        "suggestedPriority": suggestion.priority.value,
+        "model": suggestion.model,
+    }
+
+
+class InsightService:
+    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
+        self.session = session
+        self.viewer = viewer
+
+    async def latest_for_issues(self, issue_ids: Sequence[int]) -> list[IssueInsight | None]:
+        if not self.viewer.workspace_ids:
+            return [None] * len(issue_ids)
+        rows = await self.session.scalars(
+            select(IssueInsight)
+            .where(
+                IssueInsight.issue_id.in_(issue_ids),
+                IssueInsight.workspace_id.in_(self.viewer.workspace_ids),
+            )
+            .order_by(IssueInsight.issue_id, IssueInsight.created_at.desc(), IssueInsight.id.desc())
+            .ext(distinct_on(IssueInsight.issue_id))
+        )
+        by_issue = {row.issue_id: row for row in rows}
+        return [by_issue.get(i) for i in issue_ids]

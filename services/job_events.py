@@ -1,0 +1,48 @@
+"""The job-change event: what workers publish and subscriptions read (a JSON snapshot)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from db.models import Job, JobKind, JobStatus
+
+CHANNEL_PREFIX = "issuegraph:jobs:"
+
+
+def channel(job_id: int) -> str:
+    return f"{CHANNEL_PREFIX}{job_id}"
+
+
+_DATES = ("created_at", "updated_at", "started_at", "finished_at")
+
+
+def encode(job: Job) -> bytes:
+    return orjson.dumps(
+        {
+            "id": job.id,
+            "workspace_id": job.workspace_id,
+            "created_by": job.created_by,
+            "kind": job.kind.value,
+            "status": job.status.value,
+            "progress": job.progress,
+            "message": job.message,
+            "result": job.result,
+            "error": job.error,
+            "attempts": job.attempts,
+            **{name: getattr(job, name) for name in _DATES},
+        }
+    )
+
+
+def decode(raw: bytes | str) -> Job:
+    """A detached ``Job`` with the snapshot's fields; it is never added to a session."""
+    data: dict[str, Any] = orjson.loads(raw)
+    for name in _DATES:
+        if data[name] is not None:
+            data[name] = datetime.fromisoformat(data[name])
+    data["kind"] = JobKind(data["kind"])
+    data["status"] = JobStatus(data["status"])
+    return Job(**data)
