@@ -216,8 +216,8 @@ def worker(
         raise typer.Exit(2)
     _export_urls(settings)
     if check:
-        raise typer.Exit(check_health(worker_settings(settings)))  # type: ignore[arg-type]
-    run_worker(worker_settings(settings))  # type: ignore[arg-type]
+        raise typer.Exit(check_health(worker_settings(settings)))
+    run_worker(worker_settings(settings))
 
 
 def _export_urls(settings: Settings) -> None:

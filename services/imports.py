@@ -114,8 +114,8 @@ async def _lookups(session: AsyncSession, project: Project) -> _Lookups:
     )
     return _Lookups(
         project.workspace_id,
-        {email: user_id for email, user_id in members},
-        {name: label_id for name, label_id in labels},
+        dict(members.all()),
+        dict(labels.all()),
     )
 
 

@@ -33,11 +33,11 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
 
 
 async def wait_for_job(
-    gql: Any, person: Any, job_id: str, *, statuses: set[str] = TERMINAL, timeout: float = 30
+    gql: Any, person: Any, job_id: str, *, statuses: set[str] = TERMINAL, within: float = 30
 ) -> dict[str, Any]:
     """Poll ``Query.job`` the way a client would, until the job reaches one of ``statuses``."""
     query = f"query($id: ID!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while True:
             body = await gql(query, {"id": job_id}, as_=person)
             job: dict[str, Any] = body["data"]["job"]
