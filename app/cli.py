@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -235,7 +236,7 @@ def dev(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Run everything: embedded PostgreSQL and Redis (when no URLs are set), migrations,
-    demo data, and the API with GraphiQL."""
+    demo data, a job worker, and the API with GraphiQL."""
     settings = get_settings()
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exception so the
     # `finally` below still stops the embedded servers instead of the process dying at once.
@@ -269,13 +270,24 @@ def dev(
         token = _demo_token(settings, settings.dev_demo_email)
         host = host or settings.host
         port = port or settings.port
+        # The worker runs as its own process, as in production; it dies with `dev`.
+        worker_process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy()
+        )
         typer.echo(
             f"\n  GraphiQL:  http://{host}:{port}/graphql\n"
             f"  Token:     {token}\n"
             '  In GraphiQL, add the header {"Authorization": "Bearer <token>"}.\n',
             err=True,
         )
-        uvicorn.run("app.asgi:app", host=host, port=port, log_config=None, access_log=False)
+        try:
+            uvicorn.run("app.asgi:app", host=host, port=port, log_config=None, access_log=False)
+        finally:
+            worker_process.terminate()
+            try:
+                worker_process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker_process.kill()
     finally:
         if embedded is not None:
             from app.embedded import clear_recorded_urls

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -234,6 +235,7 @@ async def _insert_batch(
     )
     assert last is not None
     first_number = last - len(batch) + 1
+    now = datetime.now(UTC)
     values = []
     for offset, (row, assignee_id, _) in enumerate(batch):
         status = row.status or IssueStatus.BACKLOG
@@ -248,16 +250,18 @@ async def _insert_batch(
                 "priority": row.priority or IssuePriority.NONE,
                 "reporter_id": reporter_id,
                 "assignee_id": assignee_id,
-                "closed_at": func.now() if status in CLOSED_STATUSES else None,
+                "closed_at": now if status in CLOSED_STATUSES else None,
                 "import_job_id": job_id,
                 "import_line": row.line,
             }
         )
+    # Plain parameter rows: SQLAlchemy's "insertmanyvalues" sends them as multi-row INSERTs
+    # (hundreds of rows per statement) from one cached compiled statement.
     inserted = await session.execute(
         pg_insert(Issue)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["import_job_id", "import_line"])
-        .returning(Issue.id, Issue.import_line)
+        .returning(Issue.id, Issue.import_line),
+        values,
     )
     ids_by_line = {line: issue_id for issue_id, line in inserted}
     links = [
