@@ -33,6 +33,7 @@ async def download_export(job_id: str, request: Request) -> StreamingResponse:
         raise unauthorized
     async with state.session_factory() as session:
         viewer = await authenticate(session, token)
+        await session.commit()
         if viewer is None:
             raise unauthorized
         pk = pk_of(job_id, "Job")

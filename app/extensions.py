@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import structlog
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -17,11 +19,21 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from app.cost import CostRules, estimate_nodes
+from app.rate_limit import RateLimiter, request_points
+from resolvers.context import RateLimitInfo
 from services.errors import DomainError
 
 log = structlog.get_logger("issuegraph.graphql")
 
 META_FIELDS = frozenset({"__schema", "__type", "__typename"})
+
+# The refusals of strawberry's limit rules, recognised by their messages.
+_LIMIT_CODES = (
+    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
+    ("aliases found", "TOO_MANY_ALIASES"),
+    ("tokens. Parsing aborted", "TOO_MANY_TOKENS"),
+)
 
 # How a domain error raised outside a mutation payload (a query argument) is coded.
 _DOMAIN_CODES = {"INVALID": "BAD_USER_INPUT"}
@@ -54,17 +66,7 @@ class AuthenticationGate(SchemaExtension):
         context = self.execution_context.context
         document = self.execution_context.graphql_document
         if getattr(context, "viewer", None) is None and document is not None:
-            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-            name = self.execution_context.operation_name
-            operation = next(
-                (o for o in operations if name is None or (o.name and o.name.value == name)),
-                None,
-            )
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
+            operation, fragments = operation_of(document, self.execution_context.operation_name)
             if operation is not None and not selects_only_meta_fields(
                 operation.selection_set, fragments
             ):
@@ -101,7 +103,12 @@ class ErrorPolicy(SchemaExtension):
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if original is None:
-            return error  # syntax, validation and argument coercion errors: readable as they are
+            # Syntax, validation and coercion errors stay as they are; the limits' refusals
+            # (strawberry's rules carry no code) get one a client can act on.
+            for fragment, code in _LIMIT_CODES:
+                if fragment in error.message and not (error.extensions or {}).get("code"):
+                    return self._with(error, error.message, {"code": code})
+            return error
         if isinstance(original, DomainError):
             code = _DOMAIN_CODES.get(original.code, original.code)
             return self._with(error, original.message, {"code": code})
@@ -131,3 +138,95 @@ class ErrorPolicy(SchemaExtension):
             original_error=None,
             extensions=extensions,
         )
+
+
+def operation_of(
+    document: DocumentNode, operation_name: str | None
+) -> tuple[OperationDefinitionNode | None, dict[str, FragmentDefinitionNode]]:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = next(
+        (
+            o
+            for o in operations
+            if operation_name is None or (o.name is not None and o.name.value == operation_name)
+        ),
+        None,
+    )
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return operation, fragments
+
+
+class QueryBudget(SchemaExtension):
+    """Refuse queries that could return too many nodes; charge the token's hourly budget.
+
+    Runs after validation and the authentication gate, before any resolver.
+    """
+
+    def __init__(self, *, max_cost: int, rules: CostRules, limiter: RateLimiter | None) -> None:
+        self.max_cost = max_cost
+        self.rules = rules
+        self.limiter = limiter
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if ctx.result is not None or document is None:
+            yield
+            return
+        operation, fragments = operation_of(document, ctx.operation_name)
+        if operation is None:
+            yield
+            return
+        nodes = estimate_nodes(
+            ctx.schema._schema, operation, fragments, ctx.variables or {}, self.rules
+        )
+        context = ctx.context
+        if nodes > self.max_cost:
+            ctx.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        f"This query could return up to {nodes:,} nodes; the limit is "
+                        f"{self.max_cost:,}. Ask for smaller pages (first/last).",
+                        extensions={
+                            "code": "QUERY_TOO_COSTLY",
+                            "cost": nodes,
+                            "limit": self.max_cost,
+                        },
+                    )
+                ],
+            )
+            yield
+            return
+        viewer = getattr(context, "viewer", None)
+        if self.limiter is not None and viewer is not None and viewer.token_id is not None:
+            state = await self.limiter.charge(viewer.token_id, request_points(nodes))
+            context.rate_limit = RateLimitInfo(
+                state.limit, state.remaining, state.reset_at, state.cost
+            )
+            response = getattr(context, "response", None)
+            if response is not None:
+                response.headers.update(state.headers())
+            if not state.allowed:
+                if response is not None:
+                    response.status_code = 429
+                    seconds = max(1, int(state.reset_at.timestamp() - time.time()))
+                    response.headers["Retry-After"] = str(seconds)
+                ctx.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"Rate limit of {state.limit} points per hour spent; it resets at "
+                            f"{state.reset_at.isoformat()}.",
+                            extensions={
+                                "code": "RATE_LIMITED",
+                                "cost": state.cost,
+                                "remaining": state.remaining,
+                                "resetAt": state.reset_at.isoformat(),
+                            },
+                        )
+                    ],
+                )
+        yield

@@ -10,6 +10,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
@@ -18,8 +19,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.downloads import router as downloads_router
 from app.logging import configure_logging
-from app.middleware import RequestIdMiddleware
-from app.schema import schema
+from app.middleware import BodySizeLimit, RequestIdMiddleware
+from app.rate_limit import RateLimiter
+from app.schema import build_schema
 from app.settings import Settings, get_settings
 from db.engine import create_engine, create_session_factory
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
@@ -39,6 +41,7 @@ class AppState:
     session_factory: async_sessionmaker[AsyncSession]
     redis: ArqRedis
     jobs: JobWiring
+    rate_limiter: RateLimiter | None
 
 
 def parse_bearer(header: str) -> str | None:
@@ -89,6 +92,7 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         async with context.session_factory() as session:
             context.viewer = await authenticate(session, token)
+            await session.commit()
         if context.viewer is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return await super().on_ws_connect(context)
@@ -116,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             create_session_factory(engine),
             redis,
             job_wiring(settings, redis),
+            RateLimiter(redis, settings.rate_limit_points_per_hour)
+            if settings.rate_limit_enabled
+            else None,
         )
         try:
             yield
@@ -131,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if token is not None:
             async with state.session_factory() as session:
                 viewer = await authenticate(session, token)
+                await session.commit()
         return Context(
             session_factory=state.session_factory,
             viewer=viewer,
@@ -139,17 +147,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
             max_connections=settings.request_max_connections,
+            max_input_list=settings.max_input_list,
+            max_search_length=settings.max_search_length,
         )
 
     app = FastAPI(title="issuegraph", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    def limiter() -> RateLimiter | None:
+        state: AppState | None = getattr(app.state, "issuegraph", None)
+        return state.rate_limiter if state is not None else None
+
     graphql = IssuegraphRouter(
-        schema,
+        build_schema(settings, limiter),
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(downloads_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,15 +1,27 @@
-"""The assembled ``strawberry.Schema``: roots, extensions, and error logging left to them."""
+"""The assembled ``strawberry.Schema``: roots, limits and the extensions that enforce them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.extensions import AuthenticationGate, ErrorPolicy
+from app.cost import CostRules
+from app.extensions import AuthenticationGate, ErrorPolicy, QueryBudget
+from app.rate_limit import RateLimiter
+from app.settings import Settings
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
@@ -22,20 +34,39 @@ class IssuegraphSchema(strawberry.Schema):
         """Silence strawberry's own error log: ``ErrorPolicy`` logs what is unexpected, once."""
 
 
-def build_schema(**extra: Any) -> strawberry.Schema:
+def build_schema(
+    settings: Settings | None = None,
+    limiter: Callable[[], RateLimiter | None] = lambda: None,
+) -> strawberry.Schema:
+    """The schema with every limit of docs/security.md, set from ``settings``.
+
+    Extensions are given as factories: each request gets fresh instances (the parser and
+    validation LRU caches themselves live at module level and are shared).
+    """
+    settings = settings or Settings()
+    rules = CostRules(
+        default_page_size=settings.default_page_size, max_page_size=settings.max_page_size
+    )
+    extensions: list[Any] = [
+        ErrorPolicy,
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: ValidationCache(maxsize=512),
+        AuthenticationGate,
+        lambda: QueryBudget(max_cost=settings.max_query_cost, rules=rules, limiter=limiter()),
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
     return IssuegraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            ErrorPolicy,
-            AuthenticationGate,
-            # Factories: the LRU caches themselves live at module level, shared by requests.
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-        ],
-        **extra,
+        extensions=extensions,
+        config=StrawberryConfig(batching_config={"max_operations": settings.max_batch_operations}),
     )
 
 
+# The default schema, for `issuegraph export-schema` and tests of the SDL.
 schema = build_schema()

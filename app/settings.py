@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = 20.0
     openai_max_retries: int = 2
 
+    # Hardening (docs/security.md): every limit is on by default.
+    max_query_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    max_body_bytes: int = 12 * 1024 * 1024
+    max_batch_operations: int = 10
+    max_input_list: int = 100
+    max_search_length: int = 200
+    # Nodes a query may return at most, estimated before execution.
+    max_query_cost: int = 50_000
+    rate_limit_enabled: bool = True
+    rate_limit_points_per_hour: int = 5_000
+    max_subscriptions_per_connection: int = 10
+    cors_origins: list[str] = Field(default_factory=list)
+    introspection: bool = True
     graphiql: bool = True
     host: str = "127.0.0.1"
     port: int = 8000

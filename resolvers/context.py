@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sized
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -22,6 +22,16 @@ from services.pagination import PageArgs
 from services.queue import JobEvents, JobQueue
 from services.types import Role
 from services.viewer import Viewer
+
+
+@dataclass(frozen=True)
+class RateLimitInfo:
+    """This request's standing against its token's hourly budget (for ``Query.rateLimit``)."""
+
+    limit: int
+    remaining: int
+    reset_at: datetime
+    cost: int
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class Context(BaseContext):
         default_page_size: int = 20,
         max_page_size: int = 100,
         max_connections: int = 2,
+        max_input_list: int = 100,
+        max_search_length: int = 200,
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
@@ -55,8 +67,12 @@ class Context(BaseContext):
         self._jobs = jobs
         # Set by strawberry from a WebSocket's connection_init message.
         self.connection_params: object | None = None
+        # Set by the query budget extension before execution.
+        self.rate_limit: RateLimitInfo | None = None
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
+        self.max_input_list = max_input_list
+        self.max_search_length = max_search_length
         # Loader batches run concurrently, each on its own short-lived session (DESIGN rule 1);
         # the semaphore bounds how many pool connections one request holds at once.
         self._connections = asyncio.Semaphore(max_connections)
@@ -110,6 +126,20 @@ class Context(BaseContext):
             )
         except Invalid as error:
             raise GraphQLError(error.message, extensions={"code": "BAD_USER_INPUT"}) from None
+
+    def check_list_size(self, values: Sized, argument: str) -> None:
+        if len(values) > self.max_input_list:
+            raise GraphQLError(
+                f"`{argument}` may hold at most {self.max_input_list} items; got {len(values)}.",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+
+    def check_string_length(self, value: str | None, argument: str) -> None:
+        if value is not None and len(value) > self.max_search_length:
+            raise GraphQLError(
+                f"`{argument}` may be at most {self.max_search_length} characters.",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
 
     def grant(self, workspace_id: int, role: Role) -> None:
         """Reflect a membership this request created, for the rest of the request."""

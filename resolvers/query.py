@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -42,14 +43,32 @@ async def load_node(context: Context, global_id: str) -> Node | None:
     return node
 
 
+@strawberry.type(description="The viewer's API rate limit, as of this request.")
+class RateLimit:
+    limit: int = strawberry.field(description="Points per hour for this token.")
+    remaining: int = strawberry.field(description="Points left in the current window.")
+    reset_at: datetime = strawberry.field(description="When the window resets.")
+    cost: int = strawberry.field(description="Points this request cost: 1 + nodes / 100.")
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(description="Null when rate limiting is switched off.")
+    def rate_limit(self, info: ContextInfo) -> RateLimit | None:
+        state = info.context.rate_limit
+        if state is None:
+            return None
+        return RateLimit(
+            limit=state.limit, remaining=state.remaining, reset_at=state.reset_at, cost=state.cost
+        )
+
     @strawberry.field
     async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
         return await load_node(info.context, id)
 
     @strawberry.field
     async def nodes(self, info: ContextInfo, ids: list[strawberry.ID]) -> list[Node | None]:
+        info.context.check_list_size(ids, "ids")
         return list(await asyncio.gather(*(load_node(info.context, i) for i in ids)))
 
     @strawberry.field(description="The user the request's token belongs to.")
@@ -124,6 +143,7 @@ class Query:
     ) -> Connection[Issue]:
         context = info.context
         args = context.page_args(first, after, None, None)
+        context.check_string_length(query, "query")
         async with context.read_session() as session:
             page, total = await IssueService(session, context.require_viewer()).search(
                 workspace_slug, query, args

@@ -195,6 +195,9 @@ class Project(Node):
     ) -> Connection[Issue]:
         loaders = info.context.loaders
         args = info.context.page_args(first, after, last, before)
+        if filter is not None:
+            info.context.check_list_size(filter.label_ids or [], "filter.labelIds")
+            info.context.check_string_length(filter.search, "filter.search")
         query = issue_query(filter, order_by)
         page = await loaders.project_issues.load((self.pk, args, query))
         return Connection.of(page, lambda: loaders.project_issue_count.load((self.pk, query)))

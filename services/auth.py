@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import JSON, func, select, type_coerce, update
+from sqlalchemy import JSON, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiToken, Membership, Role, User
@@ -25,13 +25,24 @@ def generate_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
 async def authenticate(session: AsyncSession, token: str) -> Viewer | None:
-    """Resolve a bearer token to its viewer and all their roles in one statement."""
+    """Resolve a bearer token to its viewer and all their roles in one statement.
+
+    ``api_tokens.last_used_at`` is refreshed at most once a minute per token, so a busy
+    client does not turn every read into a write; the caller commits.
+    """
     roles = func.json_object_agg(Membership.workspace_id, Membership.role).filter(
         Membership.id.is_not(None)
     )
+    stale = or_(
+        ApiToken.last_used_at.is_(None),
+        ApiToken.last_used_at < func.now() - LAST_USED_PRECISION,
+    )
     stmt = (
-        select(User.id, User.name, User.email, type_coerce(roles, JSON))
+        select(User.id, User.name, User.email, type_coerce(roles, JSON), ApiToken.id, stale)
         .join(ApiToken, ApiToken.user_id == User.id)
         .outerjoin(Membership, Membership.user_id == User.id)
         .where(
@@ -39,14 +50,20 @@ async def authenticate(session: AsyncSession, token: str) -> Viewer | None:
             ApiToken.revoked_at.is_(None),
             (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > func.now()),
         )
-        .group_by(User.id)
+        .group_by(User.id, ApiToken.id)
     )
     row = (await session.execute(stmt)).first()
     if row is None:
         return None
-    user_id, name, email, role_map = row
+    user_id, name, email, role_map, token_id, needs_touch = row
+    if needs_touch:
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=func.now())
+        )  # the caller commits
     roles_by_workspace = {int(ws): Role(role) for ws, role in (role_map or {}).items()}
-    return Viewer(user_id=user_id, name=name, email=email, roles=roles_by_workspace)
+    return Viewer(
+        user_id=user_id, name=name, email=email, roles=roles_by_workspace, token_id=token_id
+    )
 
 
 async def create_user(session: AsyncSession, *, email: str, name: str) -> User:

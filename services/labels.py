@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IssueLabel, Label
 from services import validation
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, Invalid, NotFound
 from services.pagination import (
     Page,
     PageArgs,
@@ -23,6 +23,8 @@ from services.pagination import (
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
+# Also the cap the query cost estimate counts `Issue.labels` by.
+MAX_LABELS_PER_ISSUE = 100
 LABEL_ORDER = SortKey("labels:name", (Label.name, Label.id), (decode_str, decode_bigint), False)
 
 
@@ -132,6 +134,8 @@ class LabelService:
         self, workspace_id: int, label_ids: Sequence[int], field: Sequence[str]
     ) -> list[int]:
         """Deduplicated label ids, all of which must belong to the workspace."""
+        if len(label_ids) > MAX_LABELS_PER_ISSUE:
+            raise Invalid(f"An issue may carry at most {MAX_LABELS_PER_ISSUE} labels.", field)
         unique = list(dict.fromkeys(label_ids))
         if not unique:
             return []

@@ -24,6 +24,8 @@ class Viewer:
     name: str
     email: str
     roles: Mapping[int, Role] = field(default_factory=dict)
+    # The API token this request came with (rate limits are per token).
+    token_id: int | None = None
 
     @property
     def workspace_ids(self) -> list[int]:
