@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -44,6 +45,12 @@ def build_schema(
     validation LRU caches themselves live at module level and are shared).
     """
     settings = settings or Settings()
+    # The depth and alias limiters build their rule classes once, here: the validation cache
+    # is keyed by the rule classes, so a fresh limiter per request would defeat it.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     rules = CostRules(
         default_page_size=settings.default_page_size, max_page_size=settings.max_page_size
     )
@@ -51,8 +58,7 @@ def build_schema(
         ErrorPolicy,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=512),
         AuthenticationGate,
         lambda: QueryBudget(max_cost=settings.max_query_cost, rules=rules, limiter=limiter()),
