@@ -159,10 +159,10 @@ async def seed_bench(session: AsyncSession, shape: BenchShape | None = None) -> 
     )
     comments: list[dict[str, object]] = []
     for issue_id, issue in zip(issue_ids, issues, strict=True):
-        created = issue["created_at"]
-        assert isinstance(created, datetime)
+        issue_created = issue["created_at"]
+        assert isinstance(issue_created, datetime)
         for c in range(shape.comments_per_issue):
-            at = created + timedelta(seconds=c + 1)
+            at = issue_created + timedelta(seconds=c + 1)
             comments.append(
                 {
                     "workspace_id": workspace_id,
