@@ -219,6 +219,8 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        loop="uvloop",
+        http="httptools",
     )
 
 

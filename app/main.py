@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from arq.connections import ArqRedis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,7 +24,7 @@ from app.middleware import BodySizeLimit, RequestIdMiddleware
 from app.rate_limit import RateLimiter
 from app.schema import build_schema
 from app.settings import Settings, get_settings
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_read_session_factory, create_session_factory
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
 from resolvers.context import Context, JobWiring
 from services.auth import authenticate
@@ -39,6 +40,7 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    read_session_factory: async_sessionmaker[AsyncSession]
     redis: ArqRedis
     jobs: JobWiring
     rate_limiter: RateLimiter | None
@@ -75,6 +77,10 @@ def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
 
 
 class IssuegraphRouter(GraphQLRouter[Context, None]):
+    def encode_json(self, data: object) -> bytes:
+        """orjson: several times faster than json.dumps on a 30 KB nested answer."""
+        return orjson.dumps(data)
+
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate a subscription socket from its ``connection_init`` payload.
 
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings,
             engine,
             create_session_factory(engine),
+            create_read_session_factory(engine),
             redis,
             job_wiring(settings, redis),
             RateLimiter(redis, settings.rate_limit_points_per_hour)
@@ -141,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await session.commit()
         return Context(
             session_factory=state.session_factory,
+            read_session_factory=state.read_session_factory,
             viewer=viewer,
             request_id=connection.scope.get("state", {}).get("request_id", ""),
             jobs=state.jobs,

@@ -52,6 +52,7 @@ class Context(BaseContext):
         *,
         session_factory: async_sessionmaker[AsyncSession],
         viewer: Viewer | None,
+        read_session_factory: async_sessionmaker[AsyncSession] | None = None,
         request_id: str,
         jobs: JobWiring | None = None,
         default_page_size: int = 20,
@@ -62,6 +63,7 @@ class Context(BaseContext):
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
+        self.read_session_factory = read_session_factory or session_factory
         self.viewer = viewer
         self.request_id = request_id
         self._jobs = jobs
@@ -99,7 +101,7 @@ class Context(BaseContext):
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A short-lived session for one loader batch; never shared between tasks."""
-        async with self._connections, self.session_factory() as session:
+        async with self._connections, self.read_session_factory() as session:
             yield session
 
     @asynccontextmanager

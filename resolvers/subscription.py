@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from redis.asyncio.client import PubSub
 from strawberry.types import Info
 
 from resolvers.context import Context
@@ -35,6 +36,33 @@ def _state(job: Job) -> tuple[object, ...]:
     return (job.status, job.progress, job.message, job.attempts)
 
 
+async def _stream(
+    context: Context, pk: int, pubsub: PubSub, first: Job
+) -> AsyncGenerator[Job, None]:
+    """The current state, then each change, until a terminal status."""
+    try:
+        job = first
+        yield job
+        last = _state(job)
+        while job.status not in TERMINAL:
+            message = await pubsub.get_message(
+                ignore_subscribe_messages=True, timeout=RESYNC_SECONDS
+            )
+            if message is not None and message.get("type") == "message":
+                job = Job.from_model(job_events.decode(message["data"]))
+            else:
+                refreshed = await _load(context, pk)
+                if refreshed is None:  # deleted, or the viewer lost access
+                    return
+                job = refreshed
+            if _state(job) != last:
+                last = _state(job)
+                yield job
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -47,34 +75,21 @@ class Subscription:
         info: ContextInfo,
         id: strawberry.ID,
     ) -> AsyncGenerator[Job, None]:
+        # A plain coroutine that checks first and then returns the stream: a missing or
+        # foreign job is then an `error` message, not a `next` carrying errors.
         context = info.context
         pk = pk_of(id, "Job")
-        not_found = GraphQLError("Job not found.", extensions={"code": "NOT_FOUND"})
         if pk is None:
-            raise not_found
+            raise GraphQLError("Job not found.", extensions={"code": "NOT_FOUND"})
         pubsub = context.jobs.redis.pubsub()
-        # Subscribe before reading the row, so no change between the two is missed.
-        await pubsub.subscribe(job_events.channel(pk))
         try:
+            # Subscribe before reading the row, so no change between the two is missed.
+            await pubsub.subscribe(job_events.channel(pk))
             job = await _load(context, pk)
-            if job is None:
-                raise not_found
-            yield job
-            last = _state(job)
-            while job.status not in TERMINAL:
-                message = await pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=RESYNC_SECONDS
-                )
-                if message is not None and message.get("type") == "message":
-                    job = Job.from_model(job_events.decode(message["data"]))
-                else:
-                    refreshed = await _load(context, pk)
-                    if refreshed is None:  # deleted, or the viewer lost access
-                        return
-                    job = refreshed
-                if _state(job) != last:
-                    last = _state(job)
-                    yield job
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]
+        except BaseException:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise
+        if job is None:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise GraphQLError("Job not found.", extensions={"code": "NOT_FOUND"})
+        return _stream(context, pk, pubsub, job)

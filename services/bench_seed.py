@@ -31,10 +31,34 @@ from db.models import (
 from services.errors import Conflict
 
 BENCH_SLUG = "bench"
-WORDS = (
-    "login crash slow export import search label comment project issue page button error "
-    "timeout database cache api token user email dark mode mobile safari chrome report"
-).split()
+WORDS = [
+    "login",
+    "crash",
+    "slow",
+    "export",
+    "import",
+    "search",
+    "label",
+    "comment",
+    "project",
+    "issue",
+    "page",
+    "button",
+    "error",
+    "timeout",
+    "database",
+    "cache",
+    "api",
+    "token",
+    "user",
+    "email",
+    "dark",
+    "mode",
+    "mobile",
+    "safari",
+    "chrome",
+    "report",
+]
 STATUSES = list(IssueStatus)
 PRIORITIES = list(IssuePriority)
 CHUNK = 2_000
@@ -100,10 +124,7 @@ async def seed_bench(session: AsyncSession, shape: BenchShape | None = None) -> 
     project_ids = list(
         await session.scalars(
             insert(Project).returning(Project.id, sort_by_parameter_order=True),
-            [
-                {"workspace_id": workspace_id, "key": key, "name": f"Project {key}"}
-                for key in keys
-            ],
+            [{"workspace_id": workspace_id, "key": key, "name": f"Project {key}"} for key in keys],
         )
     )
     label_ids = list(

@@ -175,7 +175,7 @@ async def run_import(run: JobRun, settings: ImportSettings) -> dict[str, Any]:
         already = set(
             await session.scalars(select(Issue.import_line).where(Issue.import_job_id == job.id))
         )
-    await run.progress(0.0, "Parsing the CSV.")
+    await run.progress(None, "Parsing the CSV.")  # a retry keeps the progress it had
     try:
         # Parsing 10 MB is pure CPU work: keep it off the event loop (DESIGN rule 6).
         rows, errors = await asyncio.to_thread(_parse, text)
@@ -194,15 +194,16 @@ async def run_import(run: JobRun, settings: ImportSettings) -> dict[str, Any]:
     resolved, lookup_errors = _resolve(rows, lookups)
     errors.extend(lookup_errors)
     todo = [item for item in resolved if item[0].line not in already]
-    total = max(len(todo), 1)
-    done = 0
+    # Progress counts rows imported by every attempt, so a resumed import never goes back.
+    total = max(len(resolved), 1)
+    done = len(resolved) - len(todo)
     for start in range(0, len(todo), settings.batch_size):
         batch = todo[start : start + settings.batch_size]
         async with run.session_factory() as session:
             await _insert_batch(session, project, job.id, job.created_by, batch)
             done += len(batch)
             row = await run.checkpoint(
-                session, done / total, f"Imported {done + len(already)} of {len(resolved)} rows."
+                session, done / total, f"Imported {done} of {len(resolved)} rows."
             )
             await session.commit()
         await run.events.publish(row)

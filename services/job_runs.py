@@ -109,18 +109,16 @@ async def heartbeat(session: AsyncSession, job: ClaimedJob) -> bool:
 
 
 async def report_progress(
-    session: AsyncSession, job: ClaimedJob, progress: float, message: str | None = None
+    session: AsyncSession, job: ClaimedJob, progress: float | None, message: str | None = None
 ) -> Job:
     """Record progress; raise ``JobStopped`` when the run no longer owns the job.
 
     Called inside a job's own unit of work, it is also the checkpoint: if the job was
     canceled, the work of that unit is rolled back with it.
     """
-    values: dict[str, Any] = {
-        "progress": max(0.0, min(1.0, progress)),
-        "updated_at": func.now(),
-        "heartbeat_at": func.now(),
-    }
+    values: dict[str, Any] = {"updated_at": func.now(), "heartbeat_at": func.now()}
+    if progress is not None:  # None: only the message changes
+        values["progress"] = max(0.0, min(1.0, progress))
     if message is not None:
         values["message"] = message
     row: Job | None = await session.scalar(
@@ -254,12 +252,12 @@ class JobRun:
     events: JobEvents
 
     async def checkpoint(
-        self, session: AsyncSession, progress: float, message: str | None = None
+        self, session: AsyncSession, progress: float | None, message: str | None = None
     ) -> Job:
         """Record progress in the caller's unit of work; raises ``JobStopped`` if canceled."""
         return await report_progress(session, self.job, progress, message)
 
-    async def progress(self, progress: float, message: str | None = None) -> None:
+    async def progress(self, progress: float | None, message: str | None = None) -> None:
         """Record progress in a unit of its own and tell subscribers."""
         async with self.session_factory() as session:
             row = await report_progress(session, self.job, progress, message)

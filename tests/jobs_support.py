@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,16 +19,22 @@ JOB_FIELDS = "id kind status progress message result error attempts downloadUrl"
 
 @contextlib.asynccontextmanager
 async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[Worker]:
-    """A real arq worker on the test Redis and database, for the duration of the block."""
-    worker = Worker(
-        **{**worker_options(settings.model_copy(update=overrides))}, handle_signals=False
-    )
+    """A real arq worker on the test Redis and database, for the duration of the block.
+
+    ``Worker.close()`` cancels the running tasks and then gathers them without
+    ``return_exceptions``, so it raises ``CancelledError`` whenever a task (a job finishing its
+    arq bookkeeping, a sweep) is cancelled at that moment: a flaky teardown. Here the tasks are
+    cancelled and awaited first, and ``close()`` only releases the connections.
+    """
+    worker = Worker(**worker_options(settings.model_copy(update=overrides)), handle_signals=False)
     task = asyncio.create_task(worker.async_run())
     try:
         yield worker
     finally:
+        worker.handle_sig(signal.SIGUSR1)  # cancels the job tasks and the polling loop
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        worker.tasks.clear()
         await worker.close()
-        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
