@@ -95,7 +95,7 @@ async def seed_bench(session: AsyncSession, shape: BenchShape | None = None) -> 
     shape = shape or BenchShape()
     if await session.scalar(select(Workspace.id).where(Workspace.slug == BENCH_SLUG)):
         raise Conflict("The bench workspace exists; seed a fresh database.")
-    rng = random.Random(20261126)
+    rng = random.Random(20261126)  # noqa: S311 - reproducible data, not secrets
     base = datetime(2026, 1, 1, tzinfo=UTC)
     workspace_id = await session.scalar(
         insert(Workspace).values(slug=BENCH_SLUG, name="Benchmark").returning(Workspace.id)
