@@ -173,10 +173,8 @@ def seed(
 
     async def work(session: AsyncSession) -> str:
         seeded = await seed_bench(session, BenchShape(issues=issues))
-        typer.echo(
-            f"Seeded workspace '{seeded.workspace_slug}', projects {', '.join(seeded.project_keys)}.",
-            err=True,
-        )
+        projects = ", ".join(seeded.project_keys)
+        typer.echo(f"Seeded workspace '{seeded.workspace_slug}', projects {projects}.", err=True)
         return await auth.create_token(session, email=seeded.owner_email, label="bench")
 
     typer.echo(_fail_on_domain_error(lambda: _with_session(settings, work)))
