@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sized
+from collections.abc import AsyncIterator, Sequence, Sized
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -12,9 +12,12 @@ from graphql import GraphQLError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
+from strawberry.types.nodes import Selection
 
+from resolvers import prefetch
 from resolvers.loaders import Loaders
 from schema.ids import to_global_id
+from schema.types import Issue, Project
 from services.errors import Invalid
 from services.imports import ImportSettings
 from services.jobs import JobLimits
@@ -142,6 +145,14 @@ class Context(BaseContext):
                 f"`{argument}` may be at most {self.max_search_length} characters.",
                 extensions={"code": "BAD_USER_INPUT"},
             )
+
+    async def prefetch_issues(
+        self, issues: Sequence[Issue], selections: list[Selection], project: Project | None = None
+    ) -> None:
+        """Load what ``selections`` (a connection's) will ask of the page's issues, up front."""
+        await prefetch.prefetch_issues(
+            self, issues, prefetch.path(selections, "edges", "node"), project
+        )
 
     def grant(self, workspace_id: int, role: Role) -> None:
         """Reflect a membership this request created, for the rest of the request."""

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from services.pagination import Page
 
@@ -70,3 +71,24 @@ def convert_page(page: Page[ModelT], convert: Callable[[ModelT], NodeT]) -> Page
 
 async def constant(value: int) -> int:
     return value
+
+
+def fields_of(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields of a selection set, with fragments and inline fragments flattened."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            yield from fields_of(selection.selections)
+
+
+def counter(info: Any, load: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+    """Start the count together with the page when ``totalCount`` is selected.
+
+    Loaded lazily, the counts of sibling connections would be requested whenever each
+    connection's page happens to finish, and could land in separate loader batches.
+    """
+    if any(f.name == "totalCount" for f in fields_of(info.selected_fields[0].selections)):
+        started = load()
+        return lambda: started
+    return load

@@ -7,19 +7,36 @@ reach a per-request dataloader through ``info.context.loaders`` (never by import
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from schema.connections import Connection
+from schema.connections import Connection, counter
 from schema.enums import IssueOrderField, OrderDirection
 from schema.ids import to_global_id
 from schema.inputs import IssueFilter, IssueOrder
 from services import types as domain
 from services.issues import IssueQuery
+
+T = TypeVar("T")
+
+
+def deferred(awaitable: Awaitable[T]) -> T:
+    """Let a sync resolver answer later: graphql-core awaits an awaitable it returns.
+
+    Fields whose data was prefetched answer synchronously (no coroutine, no gather); the same
+    field falls back to its dataloader otherwise. Typed as its result for the annotation.
+    """
+    return cast(T, awaitable)
+
+
+def _prefetched() -> Any:
+    return dataclasses.field(default_factory=dict)
 
 
 @strawberry.interface(
@@ -108,8 +125,9 @@ class Workspace(Node):
     ) -> Connection[Membership]:
         loaders = info.context.loaders
         args = info.context.page_args(first, after, last, before)
+        count = counter(info, lambda: loaders.workspace_member_count.load(self.pk))
         page = await loaders.workspace_members.load((self.pk, args))
-        return Connection.of(page, lambda: loaders.workspace_member_count.load(self.pk))
+        return Connection.of(page, count)
 
     @strawberry.field
     async def projects(
@@ -122,8 +140,9 @@ class Workspace(Node):
     ) -> Connection[Project]:
         loaders = info.context.loaders
         args = info.context.page_args(first, after, last, before)
+        count = counter(info, lambda: loaders.workspace_project_count.load(self.pk))
         page = await loaders.workspace_projects.load((self.pk, args))
-        return Connection.of(page, lambda: loaders.workspace_project_count.load(self.pk))
+        return Connection.of(page, count)
 
     @strawberry.field
     async def labels(
@@ -136,8 +155,9 @@ class Workspace(Node):
     ) -> Connection[Label]:
         loaders = info.context.loaders
         args = info.context.page_args(first, after, last, before)
+        count = counter(info, lambda: loaders.workspace_label_count.load(self.pk))
         page = await loaders.workspace_labels.load((self.pk, args))
-        return Connection.of(page, lambda: loaders.workspace_label_count.load(self.pk))
+        return Connection.of(page, count)
 
     @strawberry.field
     async def jobs(
@@ -152,10 +172,9 @@ class Workspace(Node):
     ) -> Connection[Job]:
         loaders = info.context.loaders
         args = info.context.page_args(first, after, last, before)
+        count = counter(info, lambda: loaders.workspace_job_count.load((self.pk, status, kind)))
         page = await loaders.workspace_jobs.load((self.pk, args, status, kind))
-        return Connection.of(
-            page, lambda: loaders.workspace_job_count.load((self.pk, status, kind))
-        )
+        return Connection.of(page, count)
 
 
 @strawberry.type
@@ -199,8 +218,10 @@ class Project(Node):
             info.context.check_list_size(filter.label_ids or [], "filter.labelIds")
             info.context.check_string_length(filter.search, "filter.search")
         query = issue_query(filter, order_by)
+        count = counter(info, lambda: loaders.project_issue_count.load((self.pk, query)))
         page = await loaders.project_issues.load((self.pk, args, query))
-        return Connection.of(page, lambda: loaders.project_issue_count.load((self.pk, query)))
+        await info.context.prefetch_issues(page.items, info.selected_fields[0].selections, self)
+        return Connection.of(page, count)
 
 
 def issue_query(filter: IssueFilter | None, order_by: IssueOrder | None) -> IssueQuery:
@@ -249,6 +270,8 @@ class Issue(Node):
     workspace_id: strawberry.Private[int]
     reporter_id: strawberry.Private[int]
     assignee_id: strawberry.Private[int | None]
+    # Relations loaded ahead by the connection that produced this issue (resolvers.prefetch).
+    prefetched: strawberry.Private[dict[Any, Any]] = _prefetched()
 
     @classmethod
     def from_model(cls, issue: domain.Issue) -> Issue:
@@ -270,34 +293,47 @@ class Issue(Node):
         )
 
     @strawberry.field(description="Project key and number, e.g. ENG-42.")
-    async def identifier(self, info: Info[Any, Any]) -> str:
+    def identifier(self, info: Info[Any, Any]) -> str:
+        project: Project | None = self.prefetched.get("project")
+        if project is not None:
+            return f"{project.key}-{self.number}"
+        return deferred(self._identifier(info))
+
+    async def _identifier(self, info: Info[Any, Any]) -> str:
         project: Project = await info.context.loaders.project.load(self.project_id)
         return f"{project.key}-{self.number}"
 
     @strawberry.field
-    async def project(self, info: Info[Any, Any]) -> Project:
-        project: Project = await info.context.loaders.project.load(self.project_id)
-        return project
+    def project(self, info: Info[Any, Any]) -> Project:
+        if "project" in self.prefetched:
+            return cast(Project, self.prefetched["project"])
+        loaded: Awaitable[Project] = info.context.loaders.project.load(self.project_id)
+        return deferred(loaded)
 
     @strawberry.field
-    async def reporter(self, info: Info[Any, Any]) -> User:
-        user: User = await info.context.loaders.user.load(self.reporter_id)
-        return user
+    def reporter(self, info: Info[Any, Any]) -> User:
+        if "reporter" in self.prefetched:
+            return cast(User, self.prefetched["reporter"])
+        loaded: Awaitable[User] = info.context.loaders.user.load(self.reporter_id)
+        return deferred(loaded)
 
     @strawberry.field
-    async def assignee(self, info: Info[Any, Any]) -> User | None:
+    def assignee(self, info: Info[Any, Any]) -> User | None:
         if self.assignee_id is None:
             return None
-        user: User | None = await info.context.loaders.user.load(self.assignee_id)
-        return user
+        if "assignee" in self.prefetched:
+            return cast(User | None, self.prefetched["assignee"])
+        loaded: Awaitable[User | None] = info.context.loaders.user.load(self.assignee_id)
+        return deferred(loaded)
 
     @strawberry.field
-    async def labels(self, info: Info[Any, Any]) -> list[Label]:
-        labels: list[Label] = await info.context.loaders.issue_labels.load(self.pk)
-        return labels
+    def labels(self, info: Info[Any, Any]) -> list[Label]:
+        if "labels" in self.prefetched:
+            return cast(list[Label], self.prefetched["labels"])
+        return deferred(info.context.loaders.issue_labels.load(self.pk))
 
     @strawberry.field
-    async def comments(
+    def comments(
         self,
         info: Info[Any, Any],
         first: int | None = None,
@@ -307,8 +343,20 @@ class Issue(Node):
     ) -> Connection[Comment]:
         loaders = info.context.loaders
         args = info.context.page_args(first, after, last, before)
-        page = await loaders.issue_comments.load((self.pk, args))
-        return Connection.of(page, lambda: loaders.issue_comment_count.load(self.pk))
+
+        def count() -> Awaitable[int]:
+            return cast(Awaitable[int], loaders.issue_comment_count.load(self.pk))
+
+        page = self.prefetched.get(("comments", args))
+        if page is not None:
+            return Connection.of(page, count)
+        return deferred(self._comments(info, args, count))
+
+    async def _comments(
+        self, info: Info[Any, Any], args: Any, count: Callable[[], Awaitable[int]]
+    ) -> Connection[Comment]:
+        page = await info.context.loaders.issue_comments.load((self.pk, args))
+        return Connection.of(page, count)
 
     @strawberry.field(description="The latest AI triage result, if the issue has been triaged.")
     async def insight(self, info: Info[Any, Any]) -> IssueInsight | None:
@@ -323,6 +371,7 @@ class Comment(Node):
     pk: strawberry.Private[int]
     issue_id: strawberry.Private[int]
     author_id: strawberry.Private[int]
+    prefetched: strawberry.Private[dict[Any, Any]] = _prefetched()
 
     @classmethod
     def from_model(cls, comment: domain.Comment) -> Comment:
@@ -336,9 +385,11 @@ class Comment(Node):
         )
 
     @strawberry.field
-    async def author(self, info: Info[Any, Any]) -> User:
-        user: User = await info.context.loaders.user.load(self.author_id)
-        return user
+    def author(self, info: Info[Any, Any]) -> User:
+        if "author" in self.prefetched:
+            return cast(User, self.prefetched["author"])
+        loaded: Awaitable[User] = info.context.loaders.user.load(self.author_id)
+        return deferred(loaded)
 
     @strawberry.field
     async def issue(self, info: Info[Any, Any]) -> Issue:
