@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -209,6 +210,7 @@ def serve(
     settings = resolved_settings()
     _require_database(settings)
     _export_urls(settings)
+    _metrics_dir()
     uvicorn.run(
         "app.asgi:app",
         host=host or settings.host,
@@ -219,6 +221,7 @@ def serve(
         proxy_headers=True,
         loop="uvloop",
         http="httptools",
+        timeout_graceful_shutdown=settings.api_shutdown_grace_seconds,
     )
 
 
@@ -242,6 +245,12 @@ def worker(
     if check:
         raise typer.Exit(check_health(worker_settings(settings)))
     run_worker(worker_settings(settings))
+
+
+def _metrics_dir() -> None:
+    """Multi-process metrics: every server process writes its samples into one folder."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="issuegraph-metrics-")
 
 
 def _export_urls(settings: Settings) -> None:
@@ -293,6 +302,7 @@ def dev(
         token = _demo_token(settings, settings.dev_demo_email)
         host = host or settings.host
         port = port or settings.port
+        _metrics_dir()  # before the worker starts, so API and worker share one metrics folder
         # The worker runs as its own process, as in production; it dies with `dev`.
         worker_process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy()
@@ -304,7 +314,14 @@ def dev(
             err=True,
         )
         try:
-            uvicorn.run("app.asgi:app", host=host, port=port, log_config=None, access_log=False)
+            uvicorn.run(
+                "app.asgi:app",
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=settings.api_shutdown_grace_seconds,
+            )
         finally:
             worker_process.terminate()
             try:

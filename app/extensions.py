@@ -19,7 +19,9 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from app import metrics
 from app.cost import CostRules, estimate_nodes
+from app.observability import current_request
 from app.rate_limit import RateLimiter, request_points
 from resolvers.context import RateLimitInfo
 from services.errors import DomainError
@@ -86,6 +88,34 @@ class AuthenticationGate(SchemaExtension):
         yield
 
 
+class RequestAccounting(SchemaExtension):
+    """Name the operation and the viewer on every log line and in the request's stats."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        operation = ctx.operation_name
+        if operation is None and ctx.graphql_document is not None:
+            found, _ = operation_of(ctx.graphql_document, None)
+            operation = f"anonymous {found.operation.value}" if found is not None else None
+        viewer = getattr(ctx.context, "viewer", None)
+        viewer_id = getattr(viewer, "user_id", None)
+        structlog.contextvars.bind_contextvars(operation=operation, viewer_id=viewer_id)
+        stats = current_request.get()
+        if stats is not None:
+            stats.operation = operation
+            stats.viewer_id = viewer_id
+        yield
+
+
+def record_error_codes(errors: list[GraphQLError]) -> None:
+    codes = tuple(str((e.extensions or {}).get("code", "GRAPHQL_ERROR")) for e in errors)
+    for code in codes:
+        metrics.GRAPHQL_ERRORS.labels(code).inc()
+    stats = current_request.get()
+    if stats is not None:
+        stats.error_codes += codes
+
+
 class ErrorPolicy(SchemaExtension):
     """Expected errors keep their message and get a code; anything else is logged and masked.
 
@@ -99,6 +129,7 @@ class ErrorPolicy(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [self._process(error) for error in errors]
+            record_error_codes(result.errors)
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -201,8 +232,8 @@ class QueryBudget(SchemaExtension):
             yield
             return
         viewer = getattr(context, "viewer", None)
-        if self.limiter is not None and viewer is not None and viewer.token_id is not None:
-            state = await self.limiter.charge(viewer.token_id, request_points(nodes))
+        if self.limiter is not None and viewer is not None and viewer.token_key is not None:
+            state = await self.limiter.charge(viewer.token_key, request_points(nodes))
             context.rate_limit = RateLimitInfo(
                 state.limit, state.remaining, state.reset_at, state.cost
             )

@@ -19,8 +19,10 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.downloads import router as downloads_router
+from app.health import router as health_router
 from app.logging import configure_logging
 from app.middleware import BodySizeLimit, RequestIdMiddleware
+from app.observability import instrument_engine, observe_batch
 from app.rate_limit import RateLimiter
 from app.schema import build_schema
 from app.settings import Settings, get_settings
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
+        instrument_engine(engine)
         if not settings.redis_url:
             raise RuntimeError("ISSUEGRAPH_REDIS_URL is not set (or run `issuegraph dev`).")
         redis = connect(settings.redis_url)
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_page_size=settings.max_page_size,
             max_connections=settings.request_max_connections,
             max_input_list=settings.max_input_list,
+            observe_batch=observe_batch,
             max_search_length=settings.max_search_length,
         )
 
@@ -174,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(downloads_router)
+    app.include_router(health_router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -188,10 +193,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.add_middleware(RequestIdMiddleware, slow_request_ms=settings.slow_request_ms)
 
     return app

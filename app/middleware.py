@@ -10,6 +10,9 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
+from app.observability import RequestStats, current_request
+
 log = structlog.get_logger("issuegraph.access")
 
 # A client-chosen id is echoed only if it is short and plain, so it cannot forge log lines.
@@ -17,10 +20,15 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 
 class RequestIdMiddleware:
-    """Pure ASGI (not BaseHTTPMiddleware) so it adds no task or buffering per request."""
+    """Request id, per-request accounting and the access log line.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Pure ASGI (not BaseHTTPMiddleware) so it adds no task or buffering per request, and the
+    contextvars the GraphQL layer sets (operation, viewer) are still visible here afterwards.
+    """
+
+    def __init__(self, app: ASGIApp, slow_request_ms: int = 500) -> None:
         self.app = app
+        self.slow_request_ms = slow_request_ms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -31,6 +39,8 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        stats = RequestStats()
+        token = current_request.set(stats)
         started = time.perf_counter()
         status = 500
 
@@ -49,14 +59,32 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http":
-                log.info(
-                    "http.request",
-                    method=scope.get("method"),
-                    path=scope.get("path"),
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
+                self._account(scope, stats, status, time.perf_counter() - started)
+            current_request.reset(token)
             structlog.contextvars.clear_contextvars()
+
+    def _account(self, scope: Scope, stats: RequestStats, status: int, seconds: float) -> None:
+        """One access-log line per request, and the request metrics."""
+        duration_ms = round(seconds * 1000, 2)
+        fields = {
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "status": status,
+            "duration_ms": duration_ms,
+            "operation": stats.operation,
+            "sql_statements": stats.sql_statements,
+        }
+        if duration_ms >= self.slow_request_ms:
+            log.warning("http.slow_request", **fields)
+        else:
+            log.info("http.request", **fields)
+        if stats.operation is not None:
+            if status >= 400 or stats.error_codes:
+                outcome = stats.error_codes[0].lower() if stats.error_codes else f"http_{status}"
+            else:
+                outcome = "ok"
+            metrics.REQUEST_DURATION.labels(stats.operation, outcome).observe(seconds)
+            metrics.SQL_STATEMENTS.observe(stats.sql_statements)
 
 
 class _BodyTooLarge(Exception):

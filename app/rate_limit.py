@@ -60,10 +60,10 @@ class RateLimiter:
         self.prefix = prefix
         self._charge = redis.register_script(_CHARGE)
 
-    async def charge(self, token_id: int, points: int) -> RateLimitState:
+    async def charge(self, token_key: str, points: int) -> RateLimitState:
         window = int(time.time()) // WINDOW_SECONDS
         reset_at = datetime.fromtimestamp((window + 1) * WINDOW_SECONDS, UTC)
-        key = f"{self.prefix}:ratelimit:{token_id}:{window}"
+        key = f"{self.prefix}:ratelimit:{token_key}:{window}"
         try:
             used, allowed = await self._charge(
                 keys=[key], args=[points, self.limit, WINDOW_SECONDS + 60]

@@ -20,7 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.cost import CostRules
-from app.extensions import AuthenticationGate, ErrorPolicy, QueryBudget
+from app.extensions import AuthenticationGate, ErrorPolicy, QueryBudget, RequestAccounting
 from app.rate_limit import RateLimiter
 from app.settings import Settings
 from resolvers.mutation import Mutation
@@ -61,6 +61,7 @@ def build_schema(
         lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=512),
         AuthenticationGate,
+        RequestAccounting,
         lambda: QueryBudget(max_cost=settings.max_query_cost, rules=rules, limiter=limiter()),
     ]
     if not settings.introspection:

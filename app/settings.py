@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     max_page_size: int = 100
 
     log_level: str = "INFO"
+    # Requests slower than this are logged as warnings (`http.slow_request`).
+    slow_request_ms: int = 500
+    # Serve the worker's Prometheus metrics on this port (none by default).
+    worker_metrics_port: int | None = None
     # "json", "console" or "auto" (console on a terminal, JSON otherwise).
     log_format: str = "auto"
 
@@ -52,6 +56,9 @@ class Settings(BaseSettings):
     idempotency_window_hours: int = 24
     worker_max_jobs: int = 10
     worker_poll_delay_seconds: float = 0.1
+    # On SIGTERM: how long a worker lets running jobs finish, and the API in-flight requests.
+    worker_shutdown_grace_seconds: int = 20
+    api_shutdown_grace_seconds: int = 20
     import_max_bytes: int = 10 * 1024 * 1024
     import_batch_size: int = 500
     import_create_unknown_labels: bool = False

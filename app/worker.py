@@ -8,8 +8,10 @@ from typing import Any
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import func
+from prometheus_client import start_http_server
 
 from app.logging import configure_logging
+from app.observability import JobMetrics
 from app.settings import Settings, get_settings
 from db.models import JobKind
 from jobs import functions
@@ -64,7 +66,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             timeout=settings.openai_timeout_seconds,
             max_retries=settings.openai_max_retries,
         )
-        ctx["deps"] = build_deps(config, ctx["redis"], triage)
+        ctx["deps"] = build_deps(config, ctx["redis"], triage, JobMetrics())
+        if settings.worker_metrics_port is not None:
+            start_http_server(settings.worker_metrics_port)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "deps" in ctx:
@@ -100,6 +104,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "keep_result": 60,
         "poll_delay": settings.worker_poll_delay_seconds,
         "max_tries": settings.job_max_attempts + 2,
+        # On SIGTERM, let running jobs finish for this long; the rest are handed back
+        # (QUEUED again) by the runner and picked up by another worker.
+        "job_completion_wait": settings.worker_shutdown_grace_seconds,
         "health_check_interval": 10,
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -35,6 +36,20 @@ class WorkerConfig:
         return timedelta(seconds=self.stale_after_seconds)
 
 
+class JobMetrics(Protocol):
+    def started(self, kind: str) -> None: ...
+
+    def finished(self, kind: str, status: str, seconds: float) -> None: ...
+
+
+class _NoMetrics:
+    def started(self, kind: str) -> None:
+        pass
+
+    def finished(self, kind: str, status: str, seconds: float) -> None:
+        pass
+
+
 @dataclass
 class WorkerDeps:
     config: WorkerConfig
@@ -43,13 +58,19 @@ class WorkerDeps:
     queue: ArqJobQueue
     events: RedisJobEvents
     triage: TriageProvider
+    metrics: JobMetrics = field(default_factory=_NoMetrics)
 
     async def aclose(self) -> None:
         await self.triage.aclose()
         await self.engine.dispose()
 
 
-def build_deps(config: WorkerConfig, redis: ArqRedis, triage: TriageProvider) -> WorkerDeps:
+def build_deps(
+    config: WorkerConfig,
+    redis: ArqRedis,
+    triage: TriageProvider,
+    metrics: JobMetrics | None = None,
+) -> WorkerDeps:
     engine = create_engine(
         config.database_url, pool_size=max(2, config.max_jobs), max_overflow=config.max_jobs
     )
@@ -60,4 +81,5 @@ def build_deps(config: WorkerConfig, redis: ArqRedis, triage: TriageProvider) ->
         queue=ArqJobQueue(redis, config.queue_name),
         events=RedisJobEvents(redis),
         triage=triage,
+        metrics=metrics or _NoMetrics(),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -107,6 +108,17 @@ async def run_job(ctx: dict[str, Any], handler: Handler, job_id: int, enqueue_se
 
 
 async def _run_claimed(deps: WorkerDeps, handler: Handler, job: ClaimedJob) -> str:
+    started = time.perf_counter()
+    deps.metrics.started(job.kind.value)
+    outcome = "interrupted"
+    try:
+        outcome = await _run_measured(deps, handler, job)
+        return outcome
+    finally:
+        deps.metrics.finished(job.kind.value, outcome, time.perf_counter() - started)
+
+
+async def _run_measured(deps: WorkerDeps, handler: Handler, job: ClaimedJob) -> str:
     log.info("job.started")
     run = JobRun(job=job, session_factory=deps.session_factory, events=deps.events)
     beat = asyncio.create_task(_heartbeat(deps, job))

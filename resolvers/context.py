@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence, Sized
+from collections.abc import AsyncIterator, Callable, Sequence, Sized
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -62,6 +62,7 @@ class Context(BaseContext):
         max_page_size: int = 100,
         max_connections: int = 2,
         max_input_list: int = 100,
+        observe_batch: Callable[[str, int], None] | None = None,
         max_search_length: int = 200,
     ) -> None:
         super().__init__()
@@ -77,6 +78,7 @@ class Context(BaseContext):
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
         self.max_input_list = max_input_list
+        self.observe_batch = observe_batch
         self.max_search_length = max_search_length
         # Loader batches run concurrently, each on its own short-lived session (DESIGN rule 1);
         # the semaphore bounds how many pool connections one request holds at once.

@@ -55,51 +55,69 @@ BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 class Loaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self.user: DataLoader[int, User | None] = DataLoader(self._users)
-        self.workspace: DataLoader[int, Workspace | None] = DataLoader(self._workspaces)
-        self.project: DataLoader[int, Project | None] = DataLoader(self._projects)
-        self.issue: DataLoader[int, Issue | None] = DataLoader(self._issues)
-        self.label: DataLoader[int, Label | None] = DataLoader(self._labels)
-        self.comment: DataLoader[int, Comment | None] = DataLoader(self._comments)
-        self.issue_labels: DataLoader[int, list[Label]] = DataLoader(self._issue_labels)
-        self.workspace_members: DataLoader[PageKey, Page[Membership]] = DataLoader(
-            self._grouped(self._member_pages, Page[Membership].empty())
+        self.user: DataLoader[int, User | None] = self._loader("user", self._users)
+        self.workspace: DataLoader[int, Workspace | None] = self._loader(
+            "workspace", self._workspaces
         )
-        self.workspace_member_count: DataLoader[int, int] = DataLoader(
-            self._counts(self._member_counts)
+        self.project: DataLoader[int, Project | None] = self._loader("project", self._projects)
+        self.issue: DataLoader[int, Issue | None] = self._loader("issue", self._issues)
+        self.label: DataLoader[int, Label | None] = self._loader("label", self._labels)
+        self.comment: DataLoader[int, Comment | None] = self._loader("comment", self._comments)
+        self.issue_labels: DataLoader[int, list[Label]] = self._loader(
+            "issue_labels", self._issue_labels
         )
-        self.workspace_projects: DataLoader[PageKey, Page[Project]] = DataLoader(
-            self._grouped(self._project_pages, Page[Project].empty())
+        self.workspace_members: DataLoader[PageKey, Page[Membership]] = self._loader(
+            "workspace_members", self._grouped(self._member_pages, Page[Membership].empty())
         )
-        self.workspace_project_count: DataLoader[int, int] = DataLoader(
-            self._counts(self._project_counts)
+        self.workspace_member_count: DataLoader[int, int] = self._loader(
+            "workspace_member_count", self._counts(self._member_counts)
         )
-        self.workspace_labels: DataLoader[PageKey, Page[Label]] = DataLoader(
-            self._grouped(self._label_pages, Page[Label].empty())
+        self.workspace_projects: DataLoader[PageKey, Page[Project]] = self._loader(
+            "workspace_projects", self._grouped(self._project_pages, Page[Project].empty())
         )
-        self.workspace_label_count: DataLoader[int, int] = DataLoader(
-            self._counts(self._label_counts)
+        self.workspace_project_count: DataLoader[int, int] = self._loader(
+            "workspace_project_count", self._counts(self._project_counts)
         )
-        self.project_issues: DataLoader[IssuePageKey, Page[Issue]] = DataLoader(
-            self._grouped(self._issue_pages, Page[Issue].empty())
+        self.workspace_labels: DataLoader[PageKey, Page[Label]] = self._loader(
+            "workspace_labels", self._grouped(self._label_pages, Page[Label].empty())
         )
-        self.project_issue_count: DataLoader[tuple[int, IssueQuery], int] = DataLoader(
-            self._grouped(self._issue_counts, 0)
+        self.workspace_label_count: DataLoader[int, int] = self._loader(
+            "workspace_label_count", self._counts(self._label_counts)
         )
-        self.issue_comments: DataLoader[PageKey, Page[Comment]] = DataLoader(
-            self._grouped(self._comment_pages, Page[Comment].empty())
+        self.project_issues: DataLoader[IssuePageKey, Page[Issue]] = self._loader(
+            "project_issues", self._grouped(self._issue_pages, Page[Issue].empty())
         )
-        self.issue_comment_count: DataLoader[int, int] = DataLoader(
-            self._counts(self._comment_counts)
+        self.project_issue_count: DataLoader[tuple[int, IssueQuery], int] = self._loader(
+            "project_issue_count", self._grouped(self._issue_counts, 0)
         )
-        self.issue_insight: DataLoader[int, IssueInsight | None] = DataLoader(self._insights)
-        self.job: DataLoader[int, Job | None] = DataLoader(self._jobs)
-        self.workspace_jobs: DataLoader[JobPageKey, Page[Job]] = DataLoader(
-            self._grouped(self._job_pages, Page[Job].empty())
+        self.issue_comments: DataLoader[PageKey, Page[Comment]] = self._loader(
+            "issue_comments", self._grouped(self._comment_pages, Page[Comment].empty())
+        )
+        self.issue_comment_count: DataLoader[int, int] = self._loader(
+            "issue_comment_count", self._counts(self._comment_counts)
+        )
+        self.issue_insight: DataLoader[int, IssueInsight | None] = self._loader(
+            "issue_insight", self._insights
+        )
+        self.job: DataLoader[int, Job | None] = self._loader("job", self._jobs)
+        self.workspace_jobs: DataLoader[JobPageKey, Page[Job]] = self._loader(
+            "workspace_jobs", self._grouped(self._job_pages, Page[Job].empty())
         )
         self.workspace_job_count: DataLoader[tuple[int, JobStatus | None, JobKind | None], int] = (
             DataLoader(self._grouped(self._job_counts, 0))
         )
+
+    def _loader(self, name: str, batch: BatchFn) -> DataLoader[Any, Any]:
+        """A dataloader whose batch sizes are reported (the metrics hook of the context)."""
+        observe = self._context.observe_batch
+        if observe is None:
+            return DataLoader(batch)
+
+        async def observed(keys: list[Any]) -> list[Any]:
+            observe(name, len(keys))
+            return await batch(keys)
+
+        return DataLoader(observed)
 
     @property
     def _viewer(self) -> Viewer:

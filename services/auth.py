@@ -52,6 +52,7 @@ async def authenticate(session: AsyncSession, token: str) -> Viewer | None:
         )
         .group_by(User.id, ApiToken.id)
     )
+    token_hash = hash_token(token)
     row = (await session.execute(stmt)).first()
     if row is None:
         return None
@@ -62,7 +63,12 @@ async def authenticate(session: AsyncSession, token: str) -> Viewer | None:
         )  # the caller commits
     roles_by_workspace = {int(ws): Role(role) for ws, role in (role_map or {}).items()}
     return Viewer(
-        user_id=user_id, name=name, email=email, roles=roles_by_workspace, token_id=token_id
+        user_id=user_id,
+        name=name,
+        email=email,
+        roles=roles_by_workspace,
+        token_id=token_id,
+        token_key=token_hash[:32],
     )
 
 

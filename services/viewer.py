@@ -24,8 +24,10 @@ class Viewer:
     name: str
     email: str
     roles: Mapping[int, Role] = field(default_factory=dict)
-    # The API token this request came with (rate limits are per token).
+    # The API token this request came with, and a stable key for it (rate limits are per
+    # token; the hash prefix stays unique across databases, unlike the row id).
     token_id: int | None = None
+    token_key: str | None = None
 
     @property
     def workspace_ids(self) -> list[int]:

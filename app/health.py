@@ -1,0 +1,60 @@
+"""Operational routes: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, select, text
+
+from app import metrics
+from db.migrate import is_at_head
+from db.models import Job, JobStatus
+
+router = APIRouter(include_in_schema=False)
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive and serving (no dependency is checked)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Ready for traffic: PostgreSQL and Redis answer and the schema is at the latest migration."""
+    state = request.app.state.issuegraph
+    problems: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            async with state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            if not await is_at_head(state.engine):
+                problems["migrations"] = "the database is not at the latest migration"
+    except Exception as error:  # any failure means not ready; the reason is reported
+        problems["postgres"] = f"unreachable: {type(error).__name__}"
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await state.redis.ping()
+    except Exception as error:
+        problems["redis"] = f"unreachable: {type(error).__name__}"
+    if problems:
+        return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics")
+async def metrics_endpoint(request: Request) -> Response:
+    state = request.app.state.issuegraph
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), state.read_session_factory() as session:
+            queued = await session.scalar(
+                select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
+            )
+        metrics.QUEUE_DEPTH.set(queued or 0)
+    except Exception:  # the other metrics are still worth serving without the queue depth
+        metrics.QUEUE_DEPTH.set(float("nan"))
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,70 @@
+"""Prometheus metrics (prometheus-client), multi-process safe.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``issuegraph serve`` sets it), each process writes
+its samples to files there and ``/metrics`` aggregates all of them, so `serve --workers N`
+reports the whole server; without it, the default in-process registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUEST_DURATION = Histogram(
+    "issuegraph_request_duration_seconds",
+    "GraphQL request duration by operation name and outcome.",
+    ["operation", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+GRAPHQL_ERRORS = Counter(
+    "issuegraph_graphql_errors_total", "GraphQL errors returned, by code.", ["code"]
+)
+SQL_STATEMENTS = Histogram(
+    "issuegraph_sql_statements_per_request",
+    "SQL statements one HTTP request issued.",
+    buckets=(0, 1, 2, 4, 6, 8, 12, 16, 32, 64),
+)
+LOADER_BATCH_SIZE = Histogram(
+    "issuegraph_dataloader_batch_size",
+    "Keys per dataloader batch, by loader.",
+    ["loader"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 250, 500, 1000),
+)
+JOBS_STARTED = Counter("issuegraph_jobs_started_total", "Job runs started, by kind.", ["kind"])
+JOBS_FINISHED = Counter(
+    "issuegraph_jobs_finished_total", "Job runs finished, by kind and outcome.", ["kind", "status"]
+)
+JOB_DURATION = Histogram(
+    "issuegraph_job_duration_seconds",
+    "Job run duration, by kind.",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600),
+)
+QUEUE_DEPTH = Gauge(
+    "issuegraph_job_queue_depth",
+    "Jobs waiting (QUEUED), read from PostgreSQL at scrape time.",
+    multiprocess_mode="mostrecent",
+)
+DB_POOL_IN_USE = Gauge(
+    "issuegraph_db_pool_connections_in_use",
+    "Database connections checked out of the pool.",
+    multiprocess_mode="livesum",
+)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text for ``/metrics`` (all processes in multi-process mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

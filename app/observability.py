@@ -1,0 +1,58 @@
+"""Per-request accounting: SQL statements, operation name, viewer; metrics hooks.
+
+A ``RequestStats`` object lives in a contextvar for the length of a request. Tasks (loader
+batches) copy the context and share the same object, and SQLAlchemy's event runs in the
+caller's context, so the SQL statement count covers everything the request did.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import metrics
+
+
+@dataclass
+class RequestStats:
+    sql_statements: int = 0
+    operation: str | None = None
+    viewer_id: int | None = None
+    error_codes: tuple[str, ...] = ()
+
+
+current_request: contextvars.ContextVar[RequestStats | None] = contextvars.ContextVar(
+    "issuegraph_request", default=None
+)
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """Count statements per request and track connections in use (for /metrics)."""
+
+    def count(*_: Any) -> None:
+        stats = current_request.get()
+        if stats is not None:
+            stats.sql_statements += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    event.listen(engine.sync_engine.pool, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
+    event.listen(engine.sync_engine.pool, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
+
+
+def observe_batch(loader: str, size: int) -> None:
+    metrics.LOADER_BATCH_SIZE.labels(loader).observe(size)
+
+
+class JobMetrics:
+    """The worker's job metrics (jobs started/finished, durations)."""
+
+    def started(self, kind: str) -> None:
+        metrics.JOBS_STARTED.labels(kind).inc()
+
+    def finished(self, kind: str, status: str, seconds: float) -> None:
+        metrics.JOBS_FINISHED.labels(kind, status).inc()
+        metrics.JOB_DURATION.labels(kind).observe(seconds)
