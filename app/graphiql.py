@@ -89,8 +89,10 @@ ASSETS = (GRAPHIQL_CSS, REACT, REACT_DOM, GRAPHIQL_JS)
 DEFAULT_QUERY = """\
 # issuegraph GraphiQL
 #
-# Put your token in the Headers tab below:  {"Authorization": "Bearer <token>"}
-# (they are kept in this browser's local storage). Run with Ctrl-Enter.
+# Put your token in the Headers tab below:
+#   {"Authorization": "Bearer <token>"}
+# (headers are kept in this browser's local storage).
+# Run with Ctrl-Enter or the ▶ button.
 
 {
   viewer {

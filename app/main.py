@@ -62,8 +62,9 @@ def bearer_token(request: HTTPConnection) -> str | None:
 def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
     return JobWiring(
         queue=ArqJobQueue(redis, settings.queue_name),
-        events=RedisJobEvents(redis),
+        events=RedisJobEvents(redis, settings.queue_name),
         redis=redis,
+        namespace=settings.queue_name,
         limits=JobLimits(
             max_active_per_workspace=settings.job_max_active_per_workspace,
             max_attempts=settings.job_max_attempts,

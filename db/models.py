@@ -285,7 +285,8 @@ class Job(Base):
     # Runs started so far; a run is fenced by it, so a stale worker cannot finish a job.
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     max_attempts: Mapped[int] = mapped_column(Integer, server_default="3")
-    # Bumped on every enqueue; the arq job id is "issuegraph:job:<id>:<enqueue_seq>".
+    # Bumped on every enqueue; the arq job id is "<queue name>:job:<id>:<enqueue_seq>", the
+    # row id and its enqueue attempt, so a re-enqueue never collides with an old arq key.
     enqueue_seq: Mapped[int] = mapped_column(Integer, server_default="1")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(128))

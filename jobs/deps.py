@@ -79,7 +79,7 @@ def build_deps(
         engine=engine,
         session_factory=create_session_factory(engine),
         queue=ArqJobQueue(redis, config.queue_name),
-        events=RedisJobEvents(redis),
+        events=RedisJobEvents(redis, config.queue_name),
         triage=triage,
         metrics=metrics or _NoMetrics(),
     )

@@ -86,12 +86,15 @@ class ArqJobQueue:
 
 
 class RedisJobEvents:
-    def __init__(self, redis: ArqRedis) -> None:
+    def __init__(self, redis: ArqRedis, namespace: str) -> None:
         self.redis = redis
+        self.namespace = namespace
 
     async def publish(self, job: Job) -> None:
         try:
             async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
-                await self.redis.publish(job_events.channel(job.id), job_events.encode(job))
+                await self.redis.publish(
+                    job_events.channel(self.namespace, job.id), job_events.encode(job)
+                )
         except (RedisError, OSError, TimeoutError) as error:
             log.warning("job.publish_failed", job_id=job.id, error=str(error))

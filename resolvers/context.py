@@ -44,6 +44,8 @@ class JobWiring:
     queue: JobQueue
     events: JobEvents
     redis: Redis
+    # Namespaces the job event channels (the queue name).
+    namespace: str
     limits: JobLimits
     imports: ImportSettings
     export_ttl: timedelta

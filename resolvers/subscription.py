@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -16,6 +17,7 @@ from resolvers.context import Context
 from schema.ids import pk_of
 from schema.types import Job
 from services import job_events
+from services.auth import current_roles
 from services.jobs import JobService
 from services.types import JobStatus
 
@@ -26,9 +28,12 @@ TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
 RESYNC_SECONDS = 10.0
 
 
-async def _load(context: Context, pk: int) -> Job | None:
+async def _load(context: Context, pk: int, *, fresh_roles: bool = False) -> Job | None:
+    viewer = context.require_viewer()
     async with context.read_session() as session:
-        [row] = await JobService(session, context.require_viewer()).get_many([pk])
+        if fresh_roles:  # a socket lives long: take the viewer's memberships as they are now
+            viewer = await current_roles(session, viewer)
+        [row] = await JobService(session, viewer).get_many([pk])
     return Job.from_model(row) if row is not None else None
 
 
@@ -44,17 +49,25 @@ async def _stream(
         job = first
         yield job
         last = _state(job)
+        checked = time.monotonic()
         while job.status not in TERMINAL:
             message = await pubsub.get_message(
                 ignore_subscribe_messages=True, timeout=RESYNC_SECONDS
             )
             if message is not None and message.get("type") == "message":
                 job = Job.from_model(job_events.decode(message["data"]))
-            else:
-                refreshed = await _load(context, pk)
-                if refreshed is None:  # deleted, or the viewer lost access
-                    return
-                job = refreshed
+                if time.monotonic() - checked < RESYNC_SECONDS:
+                    if _state(job) != last:
+                        last = _state(job)
+                        yield job
+                    continue
+            # Every RESYNC_SECONDS at most: re-read the row with the viewer's current roles,
+            # so a removed member's subscription ends and a lost message is made up for.
+            refreshed = await _load(context, pk, fresh_roles=True)
+            checked = time.monotonic()
+            if refreshed is None:  # deleted, or the viewer lost access
+                return
+            job = refreshed
             if _state(job) != last:
                 last = _state(job)
                 yield job
@@ -84,7 +97,7 @@ class Subscription:
         pubsub = context.jobs.redis.pubsub()
         try:
             # Subscribe before reading the row, so no change between the two is missed.
-            await pubsub.subscribe(job_events.channel(pk))
+            await pubsub.subscribe(job_events.channel(context.jobs.namespace, pk))
             job = await _load(context, pk)
         except BaseException:
             await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, func, or_, select, type_coerce, update
@@ -112,3 +113,11 @@ async def revoke_token(session: AsyncSession, token: str) -> bool:
         .returning(ApiToken.id)
     )
     return result.first() is not None
+
+
+async def current_roles(session: AsyncSession, viewer: Viewer) -> Viewer:
+    """The viewer with their memberships re-read (for long-lived connections)."""
+    rows = await session.execute(
+        select(Membership.workspace_id, Membership.role).where(Membership.user_id == viewer.user_id)
+    )
+    return replace(viewer, roles=dict(rows.all()))

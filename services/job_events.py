@@ -9,11 +9,11 @@ import orjson
 
 from db.models import Job, JobKind, JobStatus
 
-CHANNEL_PREFIX = "issuegraph:jobs:"
 
-
-def channel(job_id: int) -> str:
-    return f"{CHANNEL_PREFIX}{job_id}"
+def channel(namespace: str, job_id: int) -> str:
+    """The pub/sub channel of a job. Pub/sub ignores Redis database numbers, so channels carry
+    the deployment's queue name: two deployments sharing a Redis never see each other's jobs."""
+    return f"{namespace}:events:{job_id}"
 
 
 _DATES = ("created_at", "updated_at", "started_at", "finished_at")
