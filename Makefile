@@ -17,10 +17,17 @@ $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade pip
 	$(VENV)/bin/python -m pip install -e '.[dev]'
+	$(VENV)/bin/python scripts/fetch_graphiql.py
 	touch $@
 
 dev: venv
 	$(VENV)/bin/issuegraph dev
+
+# GraphiQL's pinned files (React 18, GraphiQL 3) into app/static/vendor/ (ignored), so /graphql
+# works offline; needs npm. `make venv` does this too when npm is present.
+.PHONY: graphiql
+graphiql: venv
+	$(VENV)/bin/python scripts/fetch_graphiql.py --require
 
 test: venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -29,3 +36,20 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The load benchmarks of issue #5 (benchmarks/README.md): ~9 minutes, writes
+# benchmarks/results/<date>.{json,md,png}. Needs PostgreSQL and Redis (ISSUEGRAPH_BENCH_DATABASE_URL,
+# an admin URL, default postgresql://postgres@127.0.0.1:5432/postgres; ISSUEGRAPH_BENCH_REDIS_URL),
+# wrk, Node/npm. BENCH_ARGS is passed on, e.g. BENCH_ARGS="--workers 2 --reuse-db".
+BENCH_STAMP := $(VENV)/.installed-bench
+BENCH_ARGS ?=
+.PHONY: bench
+
+$(BENCH_STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -e '.[dev,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
+	ISSUEGRAPH_BENCH_PYTHON=$${ISSUEGRAPH_BENCH_PYTHON:-$(abspath $(VENV))/bin/python} \
+		$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)

@@ -13,12 +13,14 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.downloads import router as downloads_router
+from app.graphiql import graphiql_html, mount_static
 from app.health import router as health_router
 from app.logging import configure_logging
 from app.middleware import BodySizeLimit, RequestIdMiddleware
@@ -80,9 +82,15 @@ def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
 
 
 class IssuegraphRouter(GraphQLRouter[Context, None]):
-    def encode_json(self, data: object) -> bytes:
-        """orjson: several times faster than json.dumps on a 30 KB nested answer."""
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        """orjson: several times faster than json.dumps on a 30 KB nested answer. A str, not
+        bytes: strawberry sends bytes over a WebSocket as binary frames, which browsers'
+        graphql-ws clients (GraphiQL's) cannot read."""
+        return orjson.dumps(data).decode()
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL from the files the app serves (app.graphiql) once fetched, else the CDN."""
+        return HTMLResponse(await graphiql_html())
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate a subscription socket from its ``connection_init`` payload.
@@ -178,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
     app.include_router(graphql, prefix="/graphql")
+    if settings.graphiql:
+        mount_static(app)  # GraphiQL's fetched files, at /static/vendor
     app.include_router(downloads_router)
     app.include_router(health_router)
     if settings.cors_origins:
