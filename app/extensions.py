@@ -15,6 +15,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
 )
 from strawberry.extensions import SchemaExtension
@@ -82,6 +83,32 @@ class AuthenticationGate(SchemaExtension):
                         GraphQLError(
                             "Authentication required: send `Authorization: Bearer <token>`.",
                             extensions={"code": "UNAUTHENTICATED"},
+                        )
+                    ],
+                )
+        yield
+
+
+class SubscriptionsOverWebSocketOnly(SchemaExtension):
+    """A subscription sent over HTTP gets a clear refusal (HTTP 400), not an executor error."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        request = getattr(ctx.context, "request", None)
+        over_http = request is not None and request.scope.get("type") == "http"
+        if ctx.result is None and ctx.graphql_document is not None and over_http:
+            operation, _ = operation_of(ctx.graphql_document, ctx.operation_name)
+            if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
+                response = getattr(ctx.context, "response", None)
+                if response is not None:
+                    response.status_code = 400
+                ctx.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            "Subscriptions are served over WebSocket only "
+                            "(graphql-transport-ws at /graphql).",
+                            extensions={"code": "BAD_REQUEST"},
                         )
                     ],
                 )

@@ -20,7 +20,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.cost import CostRules
-from app.extensions import AuthenticationGate, ErrorPolicy, QueryBudget, RequestAccounting
+from app.extensions import (
+    AuthenticationGate,
+    ErrorPolicy,
+    QueryBudget,
+    RequestAccounting,
+    SubscriptionsOverWebSocketOnly,
+)
 from app.rate_limit import RateLimiter
 from app.settings import Settings
 from resolvers.mutation import Mutation
@@ -61,6 +67,7 @@ def build_schema(
         lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=512),
         AuthenticationGate,
+        SubscriptionsOverWebSocketOnly,
         RequestAccounting,
         lambda: QueryBudget(max_cost=settings.max_query_cost, rules=rules, limiter=limiter()),
     ]
