@@ -1,0 +1,392 @@
+"""Start, wait for, measure (peak RSS of the process tree) and stop each server under test.
+
+Every server is started pinned to the server cores (``taskset -c 0`` on two cores) with the
+same number of processes (``--workers N``): uvicorn workers for issuegraph and the floor,
+gunicorn sync workers for the legacy layer, ``--cluster-workers`` for PostGraphile (N > 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from benchmarks.benchdb import issuegraph_env
+from benchmarks.common import LEGACY_DIR, POSTGRAPHILE_DIR, REPO, BenchError, Settings
+
+PORTS = {"issuegraph": 18101, "legacy": 18102, "postgraphile": 18103, "floor": 18104}
+DIALECTS = {
+    "issuegraph": "contract",
+    "legacy": "legacy",
+    "postgraphile": "postgraphile",
+    "floor": "floor",
+}
+ALL_SERVERS = ("issuegraph", "legacy", "postgraphile", "floor")
+QUEUE_NAME = "issuegraph-bench:queue"
+
+
+@dataclass
+class ServerSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    processes: int
+    notes: list[str] = field(default_factory=list)
+    cwd: Path = REPO
+
+    @property
+    def dialect(self) -> str:
+        return DIALECTS[self.name]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+
+class Unavailable(BenchError):
+    """A server that cannot be run here; the run goes on without it."""
+
+
+def issuegraph_settings_env(settings: Settings, poll_delay: float | None = None) -> dict[str, str]:
+    extra = {
+        # The run sends ~100k requests with one token; the hourly points budget would refuse
+        # most of them. Said in the report.
+        "ISSUEGRAPH_RATE_LIMIT_ENABLED": "false",
+        "ISSUEGRAPH_QUEUE_NAME": QUEUE_NAME,
+        # W4 enqueues 200 jobs at once in one workspace.
+        "ISSUEGRAPH_JOB_MAX_ACTIVE_PER_WORKSPACE": "1000",
+    }
+    if poll_delay is not None:
+        extra["ISSUEGRAPH_WORKER_POLL_DELAY_SECONDS"] = str(poll_delay)
+    return issuegraph_env(settings, **extra)
+
+
+def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec:
+    port = PORTS[name]
+    pin = ["taskset", "-c", cpus]
+    if name == "issuegraph":
+        exe = settings.python.parent / "issuegraph"
+        if not exe.exists():
+            raise BenchError(f"{exe} not found (set ISSUEGRAPH_BENCH_PYTHON).")
+        argv = [*pin, str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--workers", str(processes)]
+        return ServerSpec(
+            name,
+            argv,
+            issuegraph_settings_env(settings),
+            port,
+            processes,
+            ["ISSUEGRAPH_RATE_LIMIT_ENABLED=false", "log level WARNING"],
+        )
+    if name == "legacy":
+        conf = LEGACY_DIR / "gunicorn.conf.py"
+        if not conf.exists():
+            raise Unavailable(
+                f"{conf.relative_to(REPO)} is missing: the legacy layer is not ready."
+            )
+        python = settings.legacy_python
+        if not python.exists():
+            raise Unavailable(f"{python} is missing (the harness creates .venv-legacy first).")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ISSUEGRAPH_", "LEGACY_"))}
+        env.update(
+            LEGACY_DATABASE_URL=settings.database_url,
+            LEGACY_BIND=f"127.0.0.1:{port}",
+            LEGACY_WORKERS=str(processes),
+        )
+        argv = [*pin, str(python), "-m", "gunicorn", "-c", str(conf)]
+        return ServerSpec(name, argv, env, port, processes, ["gunicorn sync workers"])
+    if name == "postgraphile":
+        cli = POSTGRAPHILE_DIR / "node_modules" / ".bin" / "postgraphile"
+        if not cli.exists():
+            raise Unavailable(f"{cli} is missing (npm install in benchmarks/postgraphile failed).")
+        argv = [
+            *pin,
+            "node",
+            str(cli.resolve()),
+            "--connection",
+            settings.database_url,
+            "--schema",
+            "public",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--disable-default-mutations",
+            "--disable-query-log",
+            "--disable-graphiql",
+            "--max-pool-size",
+            "20",
+        ]
+        if processes > 1:
+            argv += ["--cluster-workers", str(processes)]
+        env = dict(os.environ, NODE_ENV="production")
+        return ServerSpec(
+            name,
+            argv,
+            env,
+            port,
+            processes,
+            ["--disable-default-mutations: no W3", "NODE_ENV=production"],
+        )
+    if name == "floor":
+        argv = [
+            *pin,
+            str(settings.python),
+            "-m",
+            "uvicorn",
+            "benchmarks.floor:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(processes),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        env = dict(os.environ, FLOOR_DATABASE_URL=settings.database_url)
+        return ServerSpec(name, argv, env, port, processes, ["asyncpg + orjson, raw ASGI"])
+    raise ValueError(name)
+
+
+class RssSampler(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants every ``interval`` s."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.peak = 0
+        self.window_peak = 0
+
+    def sample(self) -> int:
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            rss = self.sample()
+            with self._lock:
+                self.peak = max(self.peak, rss)
+                self.window_peak = max(self.window_peak, rss)
+            self._stop.wait(self.interval)
+
+    def take_window(self) -> int:
+        """Peak since the last call (bytes)."""
+        with self._lock:
+            peak, self.window_peak = self.window_peak, 0
+        return peak
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class Server:
+    def __init__(self, server_spec: ServerSpec, log_dir: Path, token: str) -> None:
+        self.spec = server_spec
+        self.log_path = log_dir / f"{server_spec.name}.log"
+        self.token = token
+        self.process: subprocess.Popen[bytes] | None = None
+        self.sampler: RssSampler | None = None
+        self.client = httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"})
+
+    def _port_free(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.spec.port))
+            except OSError:
+                return False
+        return True
+
+    def start(self) -> None:
+        if not self._port_free():
+            raise BenchError(
+                f"Port {self.spec.port} is already in use; stop whatever listens there "
+                f"(needed by {self.spec.name})."
+            )
+        log = self.log_path.open("ab")
+        log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(self.spec.argv)}\n".encode())
+        log.flush()
+        self.process = subprocess.Popen(  # noqa: S603 - our argv, no shell
+            self.spec.argv,
+            env=self.spec.env,
+            cwd=self.spec.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.sampler = RssSampler(self.process.pid)
+        self.sampler.start()
+
+    def post(self, body: dict[str, Any]) -> tuple[int, Any]:
+        response = self.client.post(self.spec.url, json=body)
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, response.text
+
+    def wait_ready(self, probe: dict[str, Any], timeout: float = 90) -> None:
+        """Until ``probe`` is answered with data and no errors."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise BenchError(
+                    f"{self.spec.name} exited with {self.process.returncode} while starting; "
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                status, answer = self.post(probe)
+                if (
+                    status == 200
+                    and isinstance(answer, dict)
+                    and answer.get("data")
+                    and not answer.get("errors")
+                ):
+                    return
+                last = f"HTTP {status}: {str(answer)[:300]}"
+            except httpx.HTTPError as error:
+                last = repr(error)
+            time.sleep(0.25)
+        raise BenchError(
+            f"{self.spec.name} not ready after {timeout:.0f} s ({last}); log {self.log_path}:\n"
+            f"{self.log_tail()}"
+        )
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server's process tree so far."""
+        assert self.process is not None
+        try:
+            root = psutil.Process(self.process.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0.0
+        total = 0.0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.process is None or self.process.poll() is not None:
+            return
+        pgid = self.process.pid  # start_new_session: the server leads its own process group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        # Workers that outlived their parent (same group) get the same treatment.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.client.close()
+
+
+def ensure_postgraphile(log: Any) -> str | None:
+    """npm install into benchmarks/postgraphile when needed; None, or why it is unavailable."""
+    cli = POSTGRAPHILE_DIR / "node_modules" / ".bin" / "postgraphile"
+    if cli.exists():
+        return None
+    npm = "npm"
+    if not any((Path(p) / npm).exists() for p in os.environ.get("PATH", "").split(os.pathsep)):
+        return "npm is not installed"
+    log("installing PostGraphile 4 (npm install in benchmarks/postgraphile) ...")
+    result = subprocess.run(  # noqa: S603
+        [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=POSTGRAPHILE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if result.returncode != 0 or not cli.exists():
+        return f"npm install failed: {result.stderr[-1000:]}"
+    return None
+
+
+def ensure_legacy_venv(settings: Settings, log: Any) -> str | None:
+    """Create .venv-legacy from benchmarks/legacy/requirements.txt when missing."""
+    requirements = LEGACY_DIR / "requirements.txt"
+    if not (LEGACY_DIR / "gunicorn.conf.py").exists() or not requirements.exists():
+        return (
+            "benchmarks/legacy/ is not there yet (no gunicorn.conf.py or requirements.txt); "
+            "the legacy layer is skipped"
+        )
+    python = settings.legacy_python
+    venv = python.parent.parent
+    stamp = venv / ".bench-requirements"
+    wanted = requirements.read_text()
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return None
+    if python.exists() and (python.parent / "gunicorn").exists() and not stamp.exists():
+        # Made by someone else (e.g. the legacy layer's own setup): trust it, check it imports.
+        check = subprocess.run(  # noqa: S603
+            [str(python), "-c", "import flask, graphene, gunicorn, sqlalchemy, psycopg"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check.returncode == 0:
+            return None
+    base = os.environ.get("ISSUEGRAPH_BENCH_LEGACY_BASE_PYTHON") or next(
+        (
+            p
+            for p in ("python3.11", "python3")
+            if any((Path(d) / p).exists() for d in os.environ.get("PATH", "").split(os.pathsep))
+        ),
+        "python3",
+    )
+    log(f"creating {venv} from {requirements.relative_to(REPO)} ...")
+    steps = []
+    if not python.exists():
+        steps.append([base, "-m", "venv", str(venv)])
+    steps.append([str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements)])
+    for step in steps:
+        result = subprocess.run(step, capture_output=True, text=True, check=False, timeout=600)  # noqa: S603
+        if result.returncode != 0:
+            return f"`{' '.join(step)}` failed: {result.stderr[-1000:]}"
+    stamp.write_text(wanted)
+    return None
