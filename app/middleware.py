@@ -8,6 +8,7 @@ import uuid
 
 import orjson
 import structlog
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
@@ -57,6 +58,11 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The client went away mid-request (a load generator stopping, a closed tab):
+            # nothing to answer and nothing wrong with the server, so no traceback.
+            status = 499
+            log.info("http.client_disconnected", path=scope.get("path"))
         finally:
             if scope["type"] == "http":
                 self._account(scope, stats, status, time.perf_counter() - started)
