@@ -211,6 +211,8 @@ def serve(
     _require_database(settings)
     _export_urls(settings)
     _metrics_dir()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exit 0 instead of dying by it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.asgi:app",
         host=host or settings.host,

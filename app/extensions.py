@@ -173,12 +173,7 @@ class ErrorPolicy(SchemaExtension):
         if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
             return error  # raised by our own code with a deliberate message and code
         request_id = getattr(self.execution_context.context, "request_id", None)
-        log.error(
-            "graphql.unexpected_error",
-            path=error.path,
-            operation=self.execution_context.operation_name,
-            exc_info=original,
-        )
+        log.error("graphql.unexpected_error", path=error.path, exc_info=original)
         return self._with(
             error,
             "Unexpected error.",

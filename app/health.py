@@ -31,10 +31,14 @@ async def readyz(request: Request) -> JSONResponse:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             async with state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-            if not await is_at_head(state.engine):
-                problems["migrations"] = "the database is not at the latest migration"
     except Exception as error:  # any failure means not ready; the reason is reported
         problems["postgres"] = f"unreachable: {type(error).__name__}"
+    else:
+        try:
+            if not await is_at_head(state.engine):
+                problems["migrations"] = "the database is not at the latest migration"
+        except Exception as error:
+            problems["migrations"] = f"cannot be checked: {type(error).__name__}"
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await state.redis.ping()
@@ -56,5 +60,6 @@ async def metrics_endpoint(request: Request) -> Response:
         metrics.QUEUE_DEPTH.set(queued or 0)
     except Exception:  # the other metrics are still worth serving without the queue depth
         metrics.QUEUE_DEPTH.set(float("nan"))
-    body, content_type = metrics.render()
+    # Collecting reads /proc and, with several processes, the metric files: off the loop.
+    body, content_type = await asyncio.to_thread(metrics.render)
     return Response(body, media_type=content_type)

@@ -11,8 +11,19 @@ import sys
 
 import structlog
 
+_configured: tuple[str, str] | None = None
+
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    """Configure structlog once per process (again only if the level or format changes).
+
+    Loggers cache their processor list on first use; reconfiguring with an equal setup
+    would leave them on a stale list, so an unchanged call is a no-op.
+    """
+    global _configured
+    if _configured == (level, fmt):
+        return
+    _configured = (level, fmt)
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -38,12 +40,18 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
         await connection.run_sync(_upgrade)
 
 
-def _is_at_head(connection: Connection) -> bool:
-    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-    current = set(MigrationContext.configure(connection).get_current_heads())
-    return current == heads
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The latest revisions in the migration scripts (read from disk once per process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _current_revisions(connection: Connection) -> frozenset[str]:
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
 async def is_at_head(engine: AsyncEngine) -> bool:
+    # Reading the scripts is file I/O: off the event loop, and only the first time.
+    heads = await asyncio.to_thread(head_revisions)
     async with engine.connect() as connection:
-        return await connection.run_sync(_is_at_head)
+        return await connection.run_sync(_current_revisions) == heads
