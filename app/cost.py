@@ -33,6 +33,7 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
+from graphql.execution.values import VariableValues, get_variable_values
 
 CompositeType = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 
@@ -70,6 +71,10 @@ class _Estimator:
         self.fragments = fragments
         self.variables = variables
         self.rules = rules
+        # A fragment's cost is linear in the multiplier it is spread under, so each one is
+        # costed once per (type, connection context) at multiplier 1 and scaled: a chain of
+        # fragments spreading each other twice stays linear, not exponential.
+        self._unit_costs: dict[tuple[str, str, bool], int] = {}
 
     def _int_arg(self, node: FieldNode, name: str) -> int | None:
         for argument in node.arguments or ():
@@ -137,9 +142,12 @@ class _Estimator:
                     continue
                 target = self.schema.get_type(fragment.type_condition.name.value)
                 if isinstance(target, CompositeType):
-                    total += self.selection_set(
-                        fragment.selection_set, target, multiplier, in_connection, (*path, name)
-                    )
+                    key = (name, target.name, in_connection)
+                    if key not in self._unit_costs:
+                        self._unit_costs[key] = self.selection_set(
+                            fragment.selection_set, target, 1, in_connection, (*path, name)
+                        )
+                    total += multiplier * self._unit_costs[key]
         return total
 
     def field(
@@ -192,5 +200,10 @@ def estimate_nodes(
     }[operation.operation]
     if root is None:
         return 0
-    estimator = _Estimator(schema, fragments, variables or {}, rules or CostRules())
+    # Coerced as execution will coerce them: defaults applied, 100.0 read as 100.
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
+    values = coerced.coerced if isinstance(coerced, VariableValues) else dict(variables or {})
+    estimator = _Estimator(schema, fragments, values, rules or CostRules())
     return estimator.selection_set(operation.selection_set, root, 1, False, ())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import structlog
 from graphql import (
@@ -17,6 +18,9 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    Visitor,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -89,6 +93,53 @@ class AuthenticationGate(SchemaExtension):
         yield
 
 
+def _bad_text(value: Any) -> bool:
+    """A NUL or an unpaired surrogate: valid JSON, but PostgreSQL refuses to store either."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+class _StringLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.bad = self.bad or _bad_text(node.value)
+
+
+class TextInputSanity(SchemaExtension):
+    """Refuse text PostgreSQL cannot store (NUL, unpaired surrogates) before it reaches SQL."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.result is None and ctx.graphql_document is not None:
+            literals = _StringLiterals()
+            visit(ctx.graphql_document, literals)
+            if literals.bad or _bad_text(ctx.variables or {}):
+                ctx.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            "Text input must not contain NUL characters or unpaired surrogates.",
+                            extensions={"code": "BAD_USER_INPUT"},
+                        )
+                    ],
+                )
+        yield
+
+
 class SubscriptionsOverWebSocketOnly(SchemaExtension):
     """A subscription sent over HTTP gets a clear refusal (HTTP 400), not an executor error."""
 
@@ -151,7 +202,12 @@ class ErrorPolicy(SchemaExtension):
     """
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLError as error:  # parse errors (the parser cache raises them here)
+            processed = self._process(error)
+            record_error_codes([processed])
+            raise processed from None
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
@@ -172,6 +228,10 @@ class ErrorPolicy(SchemaExtension):
             return self._with(error, original.message, {"code": code})
         if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
             return error  # raised by our own code with a deliberate message and code
+        if isinstance(original, GraphQLError) and error.path is None:
+            # Variables that do not coerce (missing, null for non-null, bad enum, Int over
+            # 32 bits): the client's input, said plainly.
+            return self._with(error, error.message, {"code": "BAD_USER_INPUT"})
         request_id = getattr(self.execution_context.context, "request_id", None)
         log.error("graphql.unexpected_error", path=error.path, exc_info=original)
         return self._with(
@@ -222,6 +282,48 @@ class QueryBudget(SchemaExtension):
         self.rules = rules
         self.limiter = limiter
 
+    async def on_operation(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            # A request refused before execution (syntax, validation, cost) still costs the
+            # base point and still gets the headers: refusals are not a free way to hammer.
+            context = self.execution_context.context
+            if getattr(context, "rate_limit", None) is None:
+                await self._charge(context, 0)
+
+    async def _charge(self, context: Any, nodes: int) -> bool:
+        """Charge the viewer's token; False when the budget would be overdrawn."""
+        viewer = getattr(context, "viewer", None)
+        if self.limiter is None or viewer is None or viewer.token_key is None:
+            return True
+        state = await self.limiter.charge(viewer.token_key, request_points(nodes))
+        context.rate_limit = RateLimitInfo(state.limit, state.remaining, state.reset_at, state.cost)
+        response = getattr(context, "response", None)
+        if response is not None:
+            response.headers.update(state.headers())
+            if not state.allowed:
+                response.status_code = 429
+                seconds = max(1, int(state.reset_at.timestamp() - time.time()))
+                response.headers["Retry-After"] = str(seconds)
+        if not state.allowed:
+            self.execution_context.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        f"Rate limit of {state.limit} points per hour spent; it resets at "
+                        f"{state.reset_at.isoformat()}.",
+                        extensions={
+                            "code": "RATE_LIMITED",
+                            "cost": state.cost,
+                            "remaining": state.remaining,
+                            "resetAt": state.reset_at.isoformat(),
+                        },
+                    )
+                ],
+            )
+        return state.allowed
+
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
@@ -236,7 +338,15 @@ class QueryBudget(SchemaExtension):
             ctx.schema._schema, operation, fragments, ctx.variables or {}, self.rules
         )
         context = ctx.context
-        if nodes > self.max_cost:
+        # Operations of one batch share the context: the budget holds for the whole request.
+        spent = getattr(context, "nodes_estimated", None)
+        if isinstance(spent, int):
+            context.nodes_estimated = spent + nodes
+            nodes_total = spent + nodes
+        else:
+            nodes_total = nodes
+        if nodes_total > self.max_cost:
+            nodes = nodes_total
             ctx.result = ExecutionResult(
                 data=None,
                 errors=[
@@ -253,33 +363,5 @@ class QueryBudget(SchemaExtension):
             )
             yield
             return
-        viewer = getattr(context, "viewer", None)
-        if self.limiter is not None and viewer is not None and viewer.token_key is not None:
-            state = await self.limiter.charge(viewer.token_key, request_points(nodes))
-            context.rate_limit = RateLimitInfo(
-                state.limit, state.remaining, state.reset_at, state.cost
-            )
-            response = getattr(context, "response", None)
-            if response is not None:
-                response.headers.update(state.headers())
-            if not state.allowed:
-                if response is not None:
-                    response.status_code = 429
-                    seconds = max(1, int(state.reset_at.timestamp() - time.time()))
-                    response.headers["Retry-After"] = str(seconds)
-                ctx.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"Rate limit of {state.limit} points per hour spent; it resets at "
-                            f"{state.reset_at.isoformat()}.",
-                            extensions={
-                                "code": "RATE_LIMITED",
-                                "cost": state.cost,
-                                "remaining": state.remaining,
-                                "resetAt": state.reset_at.isoformat(),
-                            },
-                        )
-                    ],
-                )
+        await self._charge(context, nodes)
         yield

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from arq.connections import ArqRedis
+from cross_web import HTTPException  # strawberry's own HTTP error type: it becomes a 4xx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -87,6 +88,17 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         bytes: strawberry sends bytes over a WebSocket as binary frames, which browsers'
         graphql-ws clients (GraphiQL's) cannot read."""
         return orjson.dumps(data).decode()
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A body must be an operation object or a batch (a list of them): anything else is
+        the client's mistake (400), not a crash in the handler."""
+        parsed = super().parse_json(data)
+        operations = parsed if isinstance(parsed, list) else [parsed]
+        if not operations or not all(isinstance(o, dict) for o in operations):
+            raise HTTPException(
+                400, "The request body must be a JSON object (or a list of them for a batch)."
+            )
+        return parsed
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """GraphiQL from the files the app serves (app.graphiql) once fetched, else the CDN."""

@@ -6,14 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -26,7 +24,9 @@ from app.extensions import (
     QueryBudget,
     RequestAccounting,
     SubscriptionsOverWebSocketOnly,
+    TextInputSanity,
 )
+from app.limits import limit_rule
 from app.rate_limit import RateLimiter
 from app.settings import Settings
 from resolvers.mutation import Mutation
@@ -51,11 +51,10 @@ def build_schema(
     validation LRU caches themselves live at module level and are shared).
     """
     settings = settings or Settings()
-    # The depth and alias limiters build their rule classes once, here: the validation cache
-    # is keyed by the rule classes, so a fresh limiter per request would defeat it.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    # Our linear-time depth and alias rule (app.limits), built once here: the validation
+    # cache is keyed by the rule classes, so a fresh class per request would defeat it.
+    limit_rules: list[type[ASTValidationRule]] = [
+        limit_rule(settings.max_query_depth, settings.max_aliases)
     ]
     rules = CostRules(
         default_page_size=settings.default_page_size, max_page_size=settings.max_page_size
@@ -68,6 +67,7 @@ def build_schema(
         lambda: ValidationCache(maxsize=512),
         AuthenticationGate,
         SubscriptionsOverWebSocketOnly,
+        TextInputSanity,
         RequestAccounting,
         lambda: QueryBudget(max_cost=settings.max_query_cost, rules=rules, limiter=limiter()),
     ]

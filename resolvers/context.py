@@ -75,8 +75,10 @@ class Context(BaseContext):
         self._jobs = jobs
         # Set by strawberry from a WebSocket's connection_init message.
         self.connection_params: object | None = None
-        # Set by the query budget extension before execution.
+        # Set by the query budget extension before execution (the estimate adds up over
+        # the operations of a batch).
         self.rate_limit: RateLimitInfo | None = None
+        self.nodes_estimated = 0
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
         self.max_input_list = max_input_list

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -89,6 +90,9 @@ def counter(info: Any, load: Callable[[], Awaitable[int]]) -> Callable[[], Await
     connection's page happens to finish, and could land in separate loader batches.
     """
     if any(f.name == "totalCount" for f in fields_of(info.selected_fields[0].selections)):
-        started = load()
+        started = asyncio.ensure_future(load())
+        # If the page fails, nobody awaits the count: retrieve its error so it is not
+        # reported as "never retrieved" (and does not trip CPython's gh-106905 at GC).
+        started.add_done_callback(lambda f: f.cancelled() or f.exception())
         return lambda: started
     return load
