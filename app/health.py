@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, text
 
 from app import metrics
+from app.observability import refresh_pool_gauge
 from db.migrate import is_at_head
 from db.models import Job, JobStatus
 
@@ -60,6 +61,7 @@ async def metrics_endpoint(request: Request) -> Response:
         metrics.QUEUE_DEPTH.set(queued or 0)
     except Exception:  # the other metrics are still worth serving without the queue depth
         metrics.QUEUE_DEPTH.set(float("nan"))
+    refresh_pool_gauge()
     # Collecting reads /proc and, with several processes, the metric files: off the loop.
     body, content_type = await asyncio.to_thread(metrics.render)
     return Response(body, media_type=content_type)

@@ -12,7 +12,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
-from app.observability import RequestStats, current_request
+from app.observability import RequestStats, current_request, refresh_pool_gauge
 
 log = structlog.get_logger("issuegraph.access")
 
@@ -84,6 +84,7 @@ class RequestIdMiddleware:
             log.warning("http.slow_request", **fields)
         else:
             log.info("http.request", **fields)
+        refresh_pool_gauge()
         if stats.operation is not None:
             if status >= 400 or stats.error_codes:
                 outcome = stats.error_codes[0].lower() if stats.error_codes else f"http_{status}"

@@ -8,6 +8,7 @@ caller's context, so the SQL statement count covers everything the request did.
 from __future__ import annotations
 
 import contextvars
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,11 @@ current_request: contextvars.ContextVar[RequestStats | None] = contextvars.Conte
 )
 
 
+_engines: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
+
+
 def instrument_engine(engine: AsyncEngine) -> None:
-    """Count statements per request and track connections in use (for /metrics)."""
+    """Count statements per request, and remember the engine for the pool gauge."""
 
     def count(*_: Any) -> None:
         stats = current_request.get()
@@ -39,8 +43,19 @@ def instrument_engine(engine: AsyncEngine) -> None:
             stats.sql_statements += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
-    event.listen(engine.sync_engine.pool, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
-    event.listen(engine.sync_engine.pool, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
+    _engines.add(engine)
+
+
+def refresh_pool_gauge() -> None:
+    """Read the pools' own count of connections in use (cheap; after each request and at
+    scrape), rather than counting checkout/checkin events, which drift when pools are
+    disposed with connections still out."""
+    in_use = 0
+    for engine in list(_engines):
+        checkedout = getattr(engine.sync_engine.pool, "checkedout", None)
+        if callable(checkedout):
+            in_use += int(checkedout())
+    metrics.DB_POOL_IN_USE.set(in_use)
 
 
 def observe_batch(loader: str, size: int) -> None:
