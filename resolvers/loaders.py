@@ -168,7 +168,14 @@ class Loaders:
     async def _issue_labels(self, issue_ids: Sequence[int]) -> list[list[Label]]:
         async with self._context.read_session() as session:
             per_issue = await LabelService(session, self._viewer).for_issues(issue_ids)
-        return [[Label.from_model(label) for label in labels] for labels in per_issue]
+        converted: dict[int, Label] = {}  # one GraphQL object per distinct label
+
+        def label_of(row: Any) -> Label:
+            if row.id not in converted:
+                converted[row.id] = Label.from_model(row)
+            return converted[row.id]
+
+        return [[label_of(label) for label in labels] for labels in per_issue]
 
     # -- pages and counts per parent ---------------------------------------------------------
 
@@ -247,10 +254,7 @@ class Loaders:
     ) -> dict[int, Page[Issue]]:
         args, query = rest
         pages = await IssueService(session, viewer).pages(parents, args, query)
-        converted = {k: convert_page(p, Issue.from_model) for k, p in pages.items()}
-        for page in converted.values():
-            self._prime(self.issue, page.items)
-        return converted
+        return {k: convert_page(p, Issue.from_model) for k, p in pages.items()}
 
     async def _issue_counts(
         self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]

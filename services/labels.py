@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -45,18 +46,22 @@ class LabelService:
         return [by_id.get(i) for i in ids]
 
     async def for_issues(self, issue_ids: Sequence[int]) -> list[list[Label]]:
-        """Each issue's labels by name; issues reach here only through a readable parent."""
-        rows = (
-            await self.session.execute(
-                select(IssueLabel.issue_id, Label)
-                .join(Label, Label.id == IssueLabel.label_id)
-                .where(IssueLabel.issue_id.in_(issue_ids))
-                .order_by(Label.name, Label.id)
-            )
-        ).all()
+        """Each issue's labels by name; issues reach here only through a readable parent.
+
+        Read as plain rows, one object per distinct label: a page of 50 issues carries ~150
+        label links but only a handful of labels.
+        """
+        rows = await self.session.execute(
+            select(IssueLabel.issue_id, *Label.__table__.columns)
+            .join(Label, Label.id == IssueLabel.label_id)
+            .where(IssueLabel.issue_id.in_(issue_ids))
+            .order_by(Label.name, Label.id)
+        )
         by_issue: dict[int, list[Label]] = {i: [] for i in issue_ids}
-        for issue_id, label in rows:
-            by_issue[issue_id].append(label)
+        distinct: dict[int, Any] = {}
+        for row in rows:
+            label = distinct.setdefault(row.id, row)
+            by_issue[row.issue_id].append(cast(Label, label))
         return [by_issue[i] for i in issue_ids]
 
     async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Label]]:

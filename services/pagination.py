@@ -15,13 +15,13 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import orjson
 from sqlalchemy import BigInteger, ColumnElement, Select, func, literal, select, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import Base
 from services.errors import Invalid
@@ -243,7 +243,12 @@ async def fetch_pages(
     args: PageArgs,
     where: Sequence[ColumnElement[bool]] = (),
 ) -> dict[int, Page[M]]:
-    """One page per parent in one statement; parents without rows get an empty page."""
+    """One page per parent in one statement; parents without rows get an empty page.
+
+    The items are plain rows (attribute access by column name, like the model), not ORM
+    instances: pages are read-only, and skipping identity-map bookkeeping for hundreds of
+    rows per request is a quarter of a nested read's CPU time.
+    """
     if not parent_ids:
         return {}
     conditions, limit = _window(args, sort)
@@ -258,15 +263,17 @@ async def fetch_pages(
         .limit(limit)
         .lateral("page")
     )
-    row_entity = aliased(entity, inner, adapt_on_names=True)
+    columns = [inner.c[c.name] for c in _loaded_columns(entity)]
+    width = len(columns)
     stmt: Select[Any] = (
-        select(parents.c.pid, row_entity, *(inner.c[k.name] for k in keys))
+        select(parents.c.pid, *columns, *(inner.c[k.name] for k in keys))
         .select_from(parents)
         .join(inner, true())
     )
     grouped: dict[int, list[tuple[M, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
-    for pid, obj, *values in (await session.execute(stmt)).all():
-        grouped[pid].append((obj, tuple(values)))
+    # Core rows read like the model (``row.title``: the columns keep their names).
+    for row in (await session.execute(stmt)).all():
+        grouped[row[0]].append((cast(M, row), tuple(row[1 + width :])))
     return {pid: _to_page(rows, args, sort) for pid, rows in grouped.items()}
 
 
