@@ -16,6 +16,7 @@ from strawberry.types.nodes import Selection
 
 from resolvers import prefetch
 from resolvers.loaders import Loaders
+from schema.connections import fields_of
 from schema.ids import to_global_id
 from schema.types import Issue, Project
 from services.errors import Invalid
@@ -153,12 +154,21 @@ class Context(BaseContext):
             )
 
     async def prefetch_issues(
-        self, issues: Sequence[Issue], selections: list[Selection], project: Project | None = None
+        self,
+        issues: Sequence[Issue],
+        selections: list[Selection],
+        project: Project | None = None,
+        *,
+        connection: bool = True,
     ) -> None:
-        """Load what ``selections`` (a connection's) will ask of the page's issues, up front."""
-        await prefetch.prefetch_issues(
-            self, issues, prefetch.path(selections, "edges", "node"), project
+        """Load what ``selections`` will ask of these issues, up front: the selections of a
+        connection (its ``edges { node }``) or, with ``connection=False``, of an issue field."""
+        fields = (
+            prefetch.path(selections, "edges", "node")
+            if connection
+            else list(fields_of(selections))
         )
+        await prefetch.prefetch_issues(self, issues, fields, project)
 
     def grant(self, workspace_id: int, role: Role) -> None:
         """Reflect a membership this request created, for the rest of the request."""

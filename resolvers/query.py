@@ -130,6 +130,7 @@ class Query:
             return None
         issue = Issue.from_model(row)
         context.loaders.issue.prime(issue.pk, issue)
+        await context.prefetch_issues([issue], info.selected_fields[0].selections, connection=False)
         return issue
 
     @strawberry.field
@@ -148,7 +149,9 @@ class Query:
             page, total = await IssueService(session, context.require_viewer()).search(
                 workspace_slug, query, args
             )
-        return Connection.of(convert_page(page, Issue.from_model), lambda: constant(total))
+        issues = convert_page(page, Issue.from_model)
+        await context.prefetch_issues(issues.items, info.selected_fields[0].selections)
+        return Connection.of(issues, lambda: constant(total))
 
     @strawberry.field
     async def job(self, info: ContextInfo, id: strawberry.ID) -> Job | None:
