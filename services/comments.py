@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Comment, Issue, Role
@@ -19,6 +19,7 @@ from services.pagination import (
     decode_datetime,
     fetch_pages,
 )
+from services.tenancy import visible_by_ids
 from services.viewer import WRITERS, Viewer
 
 COMMENT_ORDER = SortKey(
@@ -32,15 +33,7 @@ class CommentService:
         self.viewer = viewer
 
     async def get_many(self, ids: Sequence[int]) -> list[Comment | None]:
-        if not self.viewer.workspace_ids:
-            return [None] * len(ids)
-        rows = await self.session.scalars(
-            select(Comment).where(
-                Comment.id.in_(ids), Comment.workspace_id.in_(self.viewer.workspace_ids)
-            )
-        )
-        by_id = {c.id: c for c in rows}
-        return [by_id.get(i) for i in ids]
+        return await visible_by_ids(self.session, self.viewer, Comment, ids)
 
     async def pages(self, issue_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Comment]]:
         return await fetch_pages(

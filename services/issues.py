@@ -38,6 +38,7 @@ from services.pagination import (
     fetch_pages,
 )
 from services.projects import ProjectService
+from services.tenancy import visible_by_ids
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
@@ -118,15 +119,7 @@ class IssueService:
     # -- reads ---------------------------------------------------------------------------------
 
     async def get_many(self, ids: Sequence[int]) -> list[Issue | None]:
-        if not self.viewer.workspace_ids:
-            return [None] * len(ids)
-        rows = await self.session.scalars(
-            select(Issue).where(
-                Issue.id.in_(ids), Issue.workspace_id.in_(self.viewer.workspace_ids)
-            )
-        )
-        by_id = {i.id: i for i in rows}
-        return [by_id.get(i) for i in ids]
+        return await visible_by_ids(self.session, self.viewer, Issue, ids)
 
     async def get_by_identifier(self, workspace_slug: str, identifier: str) -> Issue | None:
         match = IDENTIFIER_RE.fullmatch(identifier.strip())

@@ -31,6 +31,7 @@ from services.pagination import (
     decode_datetime,
     fetch_pages,
 )
+from services.tenancy import visible_by_ids
 from services.viewer import WRITERS, Viewer
 
 JOB_ORDER = SortKey(
@@ -75,13 +76,7 @@ class JobService:
     # -- reads ---------------------------------------------------------------------------------
 
     async def get_many(self, ids: Sequence[int]) -> list[Job | None]:
-        if not self.viewer.workspace_ids:
-            return [None] * len(ids)
-        rows = await self.session.scalars(
-            select(Job).where(Job.id.in_(ids), Job.workspace_id.in_(self.viewer.workspace_ids))
-        )
-        by_id = {job.id: job for job in rows}
-        return [by_id.get(i) for i in ids]
+        return await visible_by_ids(self.session, self.viewer, Job, ids)
 
     async def pages(
         self,

@@ -21,6 +21,7 @@ from services.pagination import (
     decode_str,
     fetch_pages,
 )
+from services.tenancy import visible_by_ids
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
@@ -35,15 +36,7 @@ class LabelService:
         self.viewer = viewer
 
     async def get_many(self, ids: Sequence[int]) -> list[Label | None]:
-        if not self.viewer.workspace_ids:
-            return [None] * len(ids)
-        rows = await self.session.scalars(
-            select(Label).where(
-                Label.id.in_(ids), Label.workspace_id.in_(self.viewer.workspace_ids)
-            )
-        )
-        by_id = {label.id: label for label in rows}
-        return [by_id.get(i) for i in ids]
+        return await visible_by_ids(self.session, self.viewer, Label, ids)
 
     async def for_issues(self, issue_ids: Sequence[int]) -> list[list[Label]]:
         """Each issue's labels by name; issues reach here only through a readable parent.

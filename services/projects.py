@@ -20,6 +20,7 @@ from services.pagination import (
     decode_str,
     fetch_pages,
 )
+from services.tenancy import visible_by_ids
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
@@ -34,15 +35,7 @@ class ProjectService:
         self.viewer = viewer
 
     async def get_many(self, ids: Sequence[int]) -> list[Project | None]:
-        if not self.viewer.workspace_ids:
-            return [None] * len(ids)
-        rows = await self.session.scalars(
-            select(Project).where(
-                Project.id.in_(ids), Project.workspace_id.in_(self.viewer.workspace_ids)
-            )
-        )
-        by_id = {p.id: p for p in rows}
-        return [by_id.get(i) for i in ids]
+        return await visible_by_ids(self.session, self.viewer, Project, ids)
 
     async def get_by_key(self, workspace_slug: str, key: str) -> Project | None:
         if not self.viewer.workspace_ids:
