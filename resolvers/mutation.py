@@ -71,7 +71,8 @@ async def start_job(
     """Write the job row and commit, then enqueue (DESIGN rule 4): the row is the outbox.
 
     If Redis is unreachable the job stays QUEUED and the worker's sweeper enqueues it later;
-    a repeated idempotency key returns the first job without enqueueing anything.
+    a repeated idempotency key returns the first job without enqueueing anything. Input IDs
+    are decoded inside ``work``, so a malformed one is a ``userErrors`` entry like the rest.
     """
     try:
         job, created = await run(context, work)
@@ -380,16 +381,12 @@ class Mutation:
         input: inputs.ImportIssuesInput,
     ) -> payloads.JobPayload:
         context = info.context
-        try:
-            project_id = require_pk(input.project_id, "Project", ["input", "projectId"])
-        except DomainError as error:
-            return payloads.JobPayload(user_errors=[UserError.of(error)])
         return await start_job(
             context,
             lambda s, v: start_import(
                 s,
                 v,
-                project_id=project_id,
+                project_id=require_pk(input.project_id, "Project", ["input", "projectId"]),
                 csv_text=input.csv,
                 idempotency_key=input.idempotency_key,
                 request_id=context.request_id,
@@ -405,16 +402,12 @@ class Mutation:
         input: inputs.ExportProjectInput,
     ) -> payloads.JobPayload:
         context = info.context
-        try:
-            project_id = require_pk(input.project_id, "Project", ["input", "projectId"])
-        except DomainError as error:
-            return payloads.JobPayload(user_errors=[UserError.of(error)])
         return await start_job(
             context,
             lambda s, v: start_export(
                 s,
                 v,
-                project_id=project_id,
+                project_id=require_pk(input.project_id, "Project", ["input", "projectId"]),
                 export_format=input.format.value,
                 idempotency_key=input.idempotency_key,
                 request_id=context.request_id,
@@ -429,16 +422,12 @@ class Mutation:
         input: inputs.TriageIssueInput,
     ) -> payloads.JobPayload:
         context = info.context
-        try:
-            issue_id = require_pk(input.issue_id, "Issue", ["input", "issueId"])
-        except DomainError as error:
-            return payloads.JobPayload(user_errors=[UserError.of(error)])
         return await start_job(
             context,
             lambda s, v: start_triage(
                 s,
                 v,
-                issue_id=issue_id,
+                issue_id=require_pk(input.issue_id, "Issue", ["input", "issueId"]),
                 idempotency_key=input.idempotency_key,
                 request_id=context.request_id,
                 limits=context.jobs.limits,

@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import os
 import shutil
-import socket
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.settings import Settings
 from db.models import Issue, Job, JobStatus
 from schema.ids import pk_of
+from tests.fakes import free_port
 from tests.jobs_support import JOB_FIELDS, running_worker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -297,13 +296,6 @@ class WorkerProcess:
 # -- a private Redis server ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _find_redis_server() -> str:
     on_path = shutil.which("redis-server")
     if on_path:
@@ -369,90 +361,3 @@ class RedisServer:
 
 
 # -- a scripted OpenAI-compatible server (after tests/test_triage_providers.py) ------------------
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None  # dict/list -> JSON, str/bytes -> sent as is
-
-
-@dataclass
-class FakeOpenAI:
-    """A minimal HTTP/1.1 server: one request per connection, scripted replies in order."""
-
-    replies: list[Reply] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.Server | None = None
-    _handlers: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            request_line, *header_lines = head.decode("latin-1").split("\r\n")
-            _, path, _ = request_line.split(" ", 2)
-            length = 0
-            for line in header_lines:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            await reader.readexactly(length)
-            self.paths.append(path)
-            reply = (
-                self.replies.pop(0)
-                if self.replies
-                else Reply(500, {"error": {"message": "unscripted request"}})
-            )
-            payload = reply.body
-            if isinstance(payload, dict | list):
-                payload = json.dumps(payload)
-            data = payload.encode() if isinstance(payload, str) else (payload or b"")
-            writer.write(
-                f"HTTP/1.1 {reply.status} Scripted\r\n"
-                "Content-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n"
-                "Connection: close\r\n\r\n".encode()
-                + data
-            )
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            self._handlers.discard(task)
-
-
-def completion(content: dict[str, Any]) -> dict[str, Any]:
-    """A chat-completions envelope around ``content`` (sent as its JSON text)."""
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": json.dumps(content)},
-                "finish_reason": "stop",
-            }
-        ],
-    }

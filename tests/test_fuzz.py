@@ -19,6 +19,7 @@ import base64
 import gc
 import json
 import math
+import os
 import random
 import re
 import secrets
@@ -52,7 +53,8 @@ from app.schema import schema as served_schema
 from app.settings import Settings
 
 SCHEMA = served_schema._schema
-EXAMPLES = 300
+# CI runs 300; ISSUEGRAPH_FUZZ_EXAMPLES=3000 for a longer local run (docs/security.md).
+EXAMPLES = int(os.environ.get("ISSUEGRAPH_FUZZ_EXAMPLES", "300"))
 MAX_DEPTH = 4
 
 # What must never reach a client (checked lower-cased, in every error and every 4xx body).

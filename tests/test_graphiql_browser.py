@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 import httpx
 import pytest
-import uvicorn
 from blockbuster import BlockBuster
 from fastapi import FastAPI
 from websockets.asyncio.client import connect as ws_connect
@@ -41,9 +40,8 @@ from app.graphiql import (
     render_page,
     vendored,
 )
-from app.main import create_app
 from app.settings import Settings
-from tests.jobs_helpers import free_port
+from tests.fakes import live_server
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -123,22 +121,8 @@ def write_file(path: Path, text: str) -> None:
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """The app served by uvicorn on a free local port: its base URL."""
-    app = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()  # startup failed: raise its error
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(10):
-            await task
+    async with live_server(settings) as base_url:
+        yield base_url
 
 
 async def test_the_app_serves_the_offline_page(

@@ -10,16 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
-from app.main import create_app
 from app.settings import Settings
+from tests.fakes import live_server
 from tests.jobs_helpers import (
-    free_port,
     issues_csv,
     job_of,
     make_project,
@@ -38,22 +35,8 @@ LEGACY_PROTOCOL = Subprotocol("graphql-ws")
 @pytest.fixture
 async def server_url(settings: Settings) -> AsyncIterator[str]:
     """A fresh app served by uvicorn on a free local port: its ws:// GraphQL URL."""
-    app: FastAPI = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()  # startup failed: raise its error
-                await asyncio.sleep(0.02)
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(10):
-            await task
+    async with live_server(settings) as base_url:
+        yield base_url.replace("http://", "ws://", 1) + "/graphql"
 
 
 async def receive(ws: ClientConnection, within: float = 15) -> dict[str, Any]:

@@ -15,13 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.main import create_app
 from app.settings import Settings
 from db.models import Issue, IssueInsight, Job, JobStatus, Project
+from tests.fakes import FakeOpenAI, Reply, completion
 from tests.jobs_helpers import (
-    FakeOpenAI,
     RedisServer,
-    Reply,
     WorkerProcess,
     cancel,
-    completion,
     count_issues,
     count_jobs,
     issues_csv,

@@ -26,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.settings import Settings
 from db.models import Issue, JobStatus, Project
+from tests.fakes import free_port
 from tests.jobs_helpers import (
     REPO_ROOT,
     WorkerProcess,
     count_issues,
-    free_port,
     issues_csv,
     job_of,
     job_row,

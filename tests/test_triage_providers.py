@@ -3,12 +3,10 @@ local HTTP server (127.0.0.1, scripted answers; no mocking of httpx, no internet
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -28,6 +26,7 @@ from services.triage import (
     build_provider,
 )
 from services.types import IssuePriority
+from tests.fakes import FakeOpenAI, Reply
 
 LABELS = [
     LabelChoice(1, "bug"),
@@ -239,97 +238,9 @@ async def test_local_is_fast_on_a_maximal_body() -> None:
     assert len(result.summary) <= SUMMARY_MAX
 
 
-# -- a fake OpenAI-compatible server -----------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None  # dict/list -> JSON, str/bytes -> sent as is
-    delay: float = 0.0
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class FakeServer:
-    """A minimal HTTP/1.1 server: one request per connection, scripted replies in order."""
-
-    replies: list[Reply] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.Server | None = None
-    _handlers: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1/"  # trailing slash on purpose
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            request_line, *header_lines = head.decode("latin-1").split("\r\n")
-            method, path, _ = request_line.split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in header_lines:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append(Recorded(method, path, headers, body))
-            reply = (
-                self.replies.pop(0)
-                if self.replies
-                else Reply(500, {"error": {"message": "unscripted request"}})
-            )
-            if reply.delay:
-                await asyncio.sleep(reply.delay)
-            payload = reply.body
-            if isinstance(payload, dict | list):
-                payload = json.dumps(payload)
-            data = payload.encode() if isinstance(payload, str) else (payload or b"")
-            writer.write(
-                f"HTTP/1.1 {reply.status} Scripted\r\n"
-                "Content-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n"
-                "Connection: close\r\n\r\n".encode()
-                + data
-            )
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            self._handlers.discard(task)
-
-
 @pytest.fixture
-async def server() -> AsyncIterator[FakeServer]:
-    fake = FakeServer()
+async def server() -> AsyncIterator[FakeOpenAI]:
+    fake = FakeOpenAI()
     await fake.start()
     yield fake
     await fake.close()
@@ -339,7 +250,7 @@ MakeProvider = Callable[..., OpenAIProvider]
 
 
 @pytest.fixture
-async def make_provider(server: FakeServer) -> AsyncIterator[MakeProvider]:
+async def make_provider(server: FakeOpenAI) -> AsyncIterator[MakeProvider]:
     made: list[OpenAIProvider] = []
 
     def make(**overrides: Any) -> OpenAIProvider:
@@ -387,7 +298,7 @@ SUBJECT = TriageSubject("Editor crashes on save", "Saving any issue crashes the 
 # -- OpenAI provider ---------------------------------------------------------------------------
 
 
-async def test_openai_good_answer(server: FakeServer, make_provider: MakeProvider) -> None:
+async def test_openai_good_answer(server: FakeOpenAI, make_provider: MakeProvider) -> None:
     server.replies = [Reply(200, GOOD)]
     result = await make_provider().triage(SUBJECT, LABELS)
 
@@ -416,7 +327,7 @@ async def test_openai_good_answer(server: FakeServer, make_provider: MakeProvide
 
 
 async def test_openai_without_key_sends_no_authorization(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     server.replies = [Reply(200, GOOD)]
     await make_provider(api_key=None).triage(SUBJECT, LABELS)
@@ -424,7 +335,7 @@ async def test_openai_without_key_sends_no_authorization(
 
 
 async def test_openai_prompt_body_is_bounded(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     server.replies = [Reply(200, GOOD)]
     await make_provider().triage(TriageSubject("Long", "x" * (PROMPT_BODY_MAX + 500)), [])
@@ -435,7 +346,7 @@ async def test_openai_prompt_body_is_bounded(
 
 @pytest.mark.parametrize("status", [500, 429, 408])
 async def test_openai_retries_a_transient_failure(
-    server: FakeServer, make_provider: MakeProvider, status: int
+    server: FakeOpenAI, make_provider: MakeProvider, status: int
 ) -> None:
     server.replies = [Reply(status, {"error": {"message": "try again"}}), Reply(200, GOOD)]
     result = await make_provider().triage(SUBJECT, LABELS)
@@ -445,7 +356,7 @@ async def test_openai_retries_a_transient_failure(
 
 
 async def test_openai_gives_up_after_repeated_503(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     server.replies = [Reply(503, "Service Unavailable")] * 5
     with pytest.raises(TransientProviderError, match=r"HTTP 503 \(3 attempts\)") as caught:
@@ -455,7 +366,7 @@ async def test_openai_gives_up_after_repeated_503(
 
 
 async def test_openai_backoff_is_exponential(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     server.replies = [Reply(503)] * 3
     started = time.perf_counter()
@@ -464,7 +375,7 @@ async def test_openai_backoff_is_exponential(
     assert time.perf_counter() - started >= 0.05 + 0.1
 
 
-async def test_openai_timeout_is_transient(server: FakeServer, make_provider: MakeProvider) -> None:
+async def test_openai_timeout_is_transient(server: FakeOpenAI, make_provider: MakeProvider) -> None:
     server.replies = [Reply(200, GOOD, delay=2.0)] * 2
     started = time.perf_counter()
     with pytest.raises(TransientProviderError, match=r"no answer within 0\.2 s"):
@@ -484,7 +395,7 @@ async def test_openai_connection_refused_is_transient(make_provider: MakeProvide
 
 
 async def test_openai_bad_request_is_permanent(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     server.replies = [Reply(400, {"error": {"message": "The model `gpt-x` does not exist"}})]
     with pytest.raises(ProviderAnswerError, match=r"HTTP 400\): The model `gpt-x` does not exist"):
@@ -493,7 +404,7 @@ async def test_openai_bad_request_is_permanent(
 
 
 async def test_openai_rejected_key_never_appears_in_the_error(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     server.replies = [
         Reply(401, {"error": {"message": f"Incorrect API key provided: {API_KEY}"}}),
@@ -553,7 +464,7 @@ async def test_openai_rejected_key_never_appears_in_the_error(
     ],
 )
 async def test_openai_unusable_answers_are_permanent(
-    server: FakeServer, make_provider: MakeProvider, reply: Reply, reason: str
+    server: FakeOpenAI, make_provider: MakeProvider, reply: Reply, reason: str
 ) -> None:
     server.replies = [reply]
     with pytest.raises(ProviderAnswerError, match=reason):
@@ -562,7 +473,7 @@ async def test_openai_unusable_answers_are_permanent(
 
 
 async def test_openai_unknown_label_names_are_ignored(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     answer = {
         "summary": "  Slow board.  ",
@@ -577,7 +488,7 @@ async def test_openai_unknown_label_names_are_ignored(
 
 
 async def test_openai_long_summary_is_truncated_and_fences_are_tolerated(
-    server: FakeServer, make_provider: MakeProvider
+    server: FakeOpenAI, make_provider: MakeProvider
 ) -> None:
     answer = {"summary": "s" * 5000, "labels": [], "priority": "NONE"}
     server.replies = [Reply(200, completion(f"```json\n{json.dumps(answer)}\n```"))]
@@ -587,7 +498,7 @@ async def test_openai_long_summary_is_truncated_and_fences_are_tolerated(
     assert result.label_ids == []
 
 
-async def test_openai_client_ownership(server: FakeServer) -> None:
+async def test_openai_client_ownership(server: FakeOpenAI) -> None:
     server.replies = [Reply(200, GOOD), Reply(200, GOOD)]
     async with httpx.AsyncClient() as client:
         borrowed = OpenAIProvider(
