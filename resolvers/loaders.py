@@ -8,6 +8,7 @@ which in a nested query is one query per level.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -50,6 +51,19 @@ IssuePageKey = tuple[int, PageArgs, IssueQuery]
 JobPageKey = tuple[int, PageArgs, JobStatus | None, JobKind | None]
 GroupFetch = Callable[[AsyncSession, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
+
+
+class SharedFutureLoader(DataLoader[Any, Any]):
+    """A dataloader whose cached futures survive a cancelled awaiter.
+
+    When a non-null field fails, graphql-core cancels the sibling fields still running
+    (``gather_with_cancel``). A task cancelled while awaiting a loader's cached future cancels
+    that shared future too, and every later load of the key in the same request would then
+    raise ``CancelledError`` (a 500). Each caller awaits its own shield of the shared future.
+    """
+
+    def load(self, key: Any) -> asyncio.Future[Any]:
+        return asyncio.shield(super().load(key))
 
 
 class Loaders:
@@ -111,13 +125,13 @@ class Loaders:
         """A dataloader whose batch sizes are reported (the metrics hook of the context)."""
         observe = self._context.observe_batch
         if observe is None:
-            return DataLoader(batch)
+            return SharedFutureLoader(batch)
 
         async def observed(keys: list[Any]) -> list[Any]:
             observe(name, len(keys))
             return await batch(keys)
 
-        return DataLoader(observed)
+        return SharedFutureLoader(observed)
 
     @property
     def _viewer(self) -> Viewer:
