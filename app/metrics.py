@@ -60,6 +60,12 @@ DB_POOL_IN_USE = Gauge(
     multiprocess_mode="livesum",
 )
 
+GRAPHQL_EXECUTIONS = Counter(
+    "issuegraph_graphql_executions_total",
+    "Operations executed, by executor (compiled plans or graphql-core) and fallback reason.",
+    ["executor", "reason"],
+)
+
 
 def render() -> tuple[bytes, str]:
     """The exposition text for ``/metrics`` (all processes in multi-process mode)."""

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from app.compiled import CompiledEngine
 from app.cost import CostRules
 from app.extensions import (
     AuthenticationGate,
@@ -35,6 +36,19 @@ from resolvers.subscription import Subscription
 
 
 class IssuegraphSchema(strawberry.Schema):
+    # Set by `build_schema`; the plain graphql-core executor until then.
+    execution_engine: CompiledEngine | None = None
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        """Operations run on compiled plans (app.compiled), which fall back to graphql-core.
+
+        Strawberry calls this inside its ``executing()`` hook, so every extension sees both
+        paths alike. (A private hook of strawberry's; tests/test_compiled.py checks it holds.)
+        """
+        if self.execution_engine is None:
+            return super()._get_execute_function()
+        return self.execution_engine
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -73,13 +87,16 @@ def build_schema(
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return IssuegraphSchema(
+    schema = IssuegraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(batching_config={"max_operations": settings.max_batch_operations}),
     )
+    if settings.execution_engine != "graphql-core":
+        schema.execution_engine = CompiledEngine(schema, settings.execution_engine)
+    return schema
 
 
 # The default schema, for `issuegraph export-schema` and tests of the SDL.

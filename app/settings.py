@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,6 +91,10 @@ class Settings(BaseSettings):
     graphiql: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+
+    # How operations execute (docs/performance.md): "compiled" plans with graphql-core for what
+    # they do not cover, "graphql-core" only, or "differential" (both, compared; the tests).
+    execution_engine: Literal["compiled", "graphql-core", "differential"] = "compiled"
 
     @field_validator("database_url")
     @classmethod

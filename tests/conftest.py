@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.compiled import differential
 from app.main import create_app
 from app.settings import Settings, to_async_database_url
 from db.engine import create_engine, create_session_factory
@@ -105,6 +106,9 @@ def settings(database_url: str, servers: TestServers) -> Settings:
         job_stale_after_seconds=2.0,
         job_retry_backoff_seconds=0.1,
         worker_poll_delay_seconds=0.05,
+        # Every operation of every test runs on the compiled plans and on graphql-core, and
+        # the answers must match (`_no_executor_differences`, docs/performance.md).
+        execution_engine="differential",
     )
 
 
@@ -130,6 +134,16 @@ async def _clean_tables(engine: AsyncEngine) -> AsyncIterator[None]:
         # Ids keep growing across tests, as in production: ids (and the arq task ids made
         # from them) are never reused.
         await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+def _no_executor_differences() -> Iterator[None]:
+    """Fail a test whose operations answered differently on the two executors."""
+    differential.RECORD.reset()
+    yield
+    differences = list(differential.RECORD.differences)
+    differential.RECORD.reset()
+    assert not differences, f"compiled and graphql-core executors differ: {differences}"
 
 
 @pytest.fixture(autouse=True)

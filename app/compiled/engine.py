@@ -1,0 +1,255 @@
+"""The execute function strawberry calls: compiled plans first, graphql-core for the rest.
+
+It has graphql-core's ``execute`` signature and is what ``IssuegraphSchema`` hands to
+strawberry, so every schema extension (parse/validation caches, authentication, budget,
+error policy, metrics) runs around it exactly as around graphql-core. Three modes
+(``ISSUEGRAPH_EXECUTION_ENGINE``): ``compiled`` (default), ``graphql-core`` (the plans off),
+and ``differential`` (the tests: every operation runs on both, differences are recorded).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLField,
+    GraphQLObjectType,
+    ListValueNode,
+    ObjectValueNode,
+    OperationType,
+    VariableNode,
+    execute,
+)
+from graphql.execution.collect_fields import collect_fields, collect_subfields
+from graphql.execution.executor import Executor
+from graphql.execution.values import get_argument_values
+
+from app import metrics
+from app.compiled import differential
+from app.compiled.plan import (
+    FieldDetailsList,
+    ObjectPlan,
+    PlanCompiler,
+    skip_include_variables,
+    unsupported_reason,
+)
+from app.compiled.run import PlanRun
+
+if TYPE_CHECKING:
+    import strawberry
+
+ExecutionEngine = Literal["compiled", "graphql-core", "differential"]
+_SCALAR_ARGUMENT_TYPES = (str, int, float, bool, type(None))
+
+
+@dataclass(eq=False, slots=True)
+class CompiledOperation:
+    """One (document, operation, @skip/@include variable values): its root plan and sub-plans."""
+
+    compiler: PlanCompiler
+    scalar_registry: Any
+    config: Any
+    info_class: Any
+    leaf_classes: frozenset[type]
+    root: ObjectPlan | None = None
+
+    def root_plan(self, executor: Executor[Any]) -> ObjectPlan:
+        if self.root is None:
+            root_type = executor.schema.get_root_type(executor.operation.operation)
+            assert root_type is not None  # validation refuses operations the schema lacks
+            grouped = collect_fields(
+                executor.schema,
+                executor.fragments,
+                executor.variable_values,
+                root_type,
+                executor.operation,
+                executor.hide_suggestions,
+            ).grouped_field_set
+            self.root = self._object_plan(executor, root_type, grouped)
+        return self.root
+
+    def compile_subfields(
+        self, executor: Executor[Any], object_type: GraphQLObjectType, details: FieldDetailsList
+    ) -> ObjectPlan:
+        grouped = collect_subfields(
+            executor.schema,
+            executor.fragments,
+            executor.variable_values,
+            executor.operation,
+            object_type,
+            details,
+            executor.hide_suggestions,
+        ).grouped_field_set
+        return self._object_plan(executor, object_type, grouped)
+
+    def _object_plan(
+        self, executor: Executor[Any], object_type: GraphQLObjectType, grouped: Any
+    ) -> ObjectPlan:
+        def static_arguments(field_def: GraphQLField, node: FieldNode) -> dict[str, Any] | None:
+            if any(_has_variable(argument.value) for argument in node.arguments or ()):
+                return None
+            try:
+                values = get_argument_values(field_def, node, executor.variable_values)
+            except Exception:
+                return None
+            # Shared by every execution: only immutable values are kept.
+            if all(isinstance(v, _SCALAR_ARGUMENT_TYPES) for v in values.values()):
+                return values
+            return None
+
+        return self.compiler.object_plan(
+            object_type, grouped, executor.schema.get_field, static_arguments
+        )
+
+
+@dataclass(eq=False, slots=True)
+class _DocumentEntry:
+    document: DocumentNode  # kept alive so its id() is not reused while cached
+    reason: str | None
+    switches: tuple[str, ...]  # the variables @skip/@include read
+    variants: dict[tuple[Any, ...], CompiledOperation] = field(default_factory=dict)
+
+
+class CompiledEngine:
+    """Plans cached per document like the parser and validation caches (LRU, by identity).
+
+    The parser cache returns the same ``DocumentNode`` for the same query text, so identity
+    is the key; entries hold the document so an id is never reused while cached.
+    """
+
+    def __init__(
+        self, schema: strawberry.Schema, mode: ExecutionEngine = "compiled", maxsize: int = 512
+    ) -> None:
+        self.mode = mode
+        self.maxsize = maxsize
+        converter = schema.schema_converter
+        handlers: Callable[[Any], Any] = getattr(
+            converter, "_get_field_exception_handlers", lambda _field: True
+        )
+        self.compiler = PlanCompiler(schema._schema, converter, handlers)
+        self.scalar_registry = converter.scalar_registry
+        self.config = schema.config
+        self.leaf_classes = self.compiler.leaf_classes
+        self._documents: OrderedDict[tuple[int, str | None], _DocumentEntry] = OrderedDict()
+
+    def __call__(
+        self,
+        schema: Any,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        middleware: Any = None,
+        is_awaitable: Any = None,
+        executor_class: type[Executor[Any]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        arguments = dict(
+            root_value=root_value,
+            context_value=context_value,
+            variable_values=variable_values,
+            operation_name=operation_name,
+            middleware=middleware,
+            is_awaitable=is_awaitable,
+            **({"executor_class": executor_class} if executor_class else {}),
+            **kwargs,
+        )
+        if self.mode == "graphql-core":
+            return execute(schema, document, **arguments)
+        compiled = self.run_compiled(
+            schema, document, arguments, record_roots=self.mode == "differential"
+        )
+        if compiled is None:
+            return execute(schema, document, **arguments)
+        result, recorded_roots = compiled
+        if self.mode == "differential":
+            return differential.compare(result, recorded_roots, schema, document, arguments)
+        return result
+
+    def run_compiled(
+        self,
+        schema: Any,
+        document: DocumentNode,
+        arguments: dict[str, Any],
+        *,
+        record_roots: bool = False,
+    ) -> tuple[Any, dict[str, tuple[bool, Any]] | None] | None:
+        """The plan's result (maybe awaitable) and, when asked, the raw results of the root
+        fields (for a differential replay); None when graphql-core must run the operation."""
+        operation_name = arguments["operation_name"]
+        entry = self._entry(document, operation_name)
+        if entry.reason is not None:
+            self._fallback(entry.reason)
+            return None
+        build_arguments = dict(arguments)
+        executor_class = build_arguments.pop("executor_class", Executor)
+        raw_variables = build_arguments.pop("variable_values")
+        executor = executor_class.build(
+            schema, document, raw_variable_values=raw_variables, **build_arguments
+        )
+        if isinstance(executor, list):  # variables that do not coerce: graphql-core's answer
+            metrics.GRAPHQL_EXECUTIONS.labels("compiled", "").inc()
+            return ExecutionResult(None, errors=executor), None
+        manager = executor.middleware_manager
+        if manager is not None and manager.middlewares:
+            self._fallback("middleware")
+            return None
+        if executor.abort_signal is not None or executor.hooks is not None:
+            self._fallback("abort signal or hooks")
+            return None
+        coerced = executor.variable_values.coerced
+        variant_key = tuple(coerced.get(name) for name in entry.switches)
+        operation = entry.variants.get(variant_key)
+        if operation is None:
+            operation = entry.variants[variant_key] = CompiledOperation(
+                self.compiler,
+                self.scalar_registry,
+                self.config,
+                self.config.info_class,
+                self.leaf_classes,
+            )
+        serially = executor.operation.operation is OperationType.MUTATION
+        run = PlanRun(operation, executor, record_roots=record_roots and serially)
+        metrics.GRAPHQL_EXECUTIONS.labels("compiled", "").inc()
+        result = run.execute_operation(operation.root_plan(executor), serially)
+        return result, run.recorded_roots
+
+    @staticmethod
+    def _fallback(reason: str) -> None:
+        """Count an operation graphql-core runs instead (the caller returns None)."""
+        metrics.GRAPHQL_EXECUTIONS.labels("graphql-core", reason).inc()
+        differential.record_fallback(reason)
+        return
+
+    def _entry(self, document: DocumentNode, operation_name: str | None) -> _DocumentEntry:
+        key = (id(document), operation_name)
+        entry = self._documents.get(key)
+        if entry is not None and entry.document is document:
+            self._documents.move_to_end(key)
+            return entry
+        entry = _DocumentEntry(
+            document,
+            unsupported_reason(document, operation_name),
+            skip_include_variables(document),
+        )
+        self._documents[key] = entry
+        if len(self._documents) > self.maxsize:
+            self._documents.popitem(last=False)
+        return entry
+
+
+def _has_variable(value: Any) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(f.value) for f in value.fields)
+    return False
