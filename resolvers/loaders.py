@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -64,6 +64,10 @@ class SharedFutureLoader(DataLoader[Any, Any]):
 
     def load(self, key: Any) -> asyncio.Future[Any]:
         return asyncio.shield(super().load(key))
+
+    def load_many(self, keys: Iterable[Any]) -> asyncio.Future[list[Any]]:
+        # One shield for the batch, not one per key: the gather is this caller's own.
+        return asyncio.shield(asyncio.gather(*(DataLoader.load(self, key) for key in keys)))
 
 
 class Loaders:
