@@ -17,24 +17,36 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from graphql import Undefined
+from graphql.pyutils import Path
+
 from app.compiled.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind
 
 # Values of these classes are never awaitable (the same fast path as strawberry's check).
 PLAIN = frozenset({str, int, float, bool, type(None), list, tuple, dict, datetime, date, Decimal})
 
 
-def field_runner(plan: ObjectPlan) -> Callable[[Any, Any, Any], Any]:
+def field_runner(plan: ObjectPlan, leaf_classes: frozenset[type]) -> Callable[[Any, Any, Any], Any]:
     """``run_fields(run, source, path)``: the plan's fields on one source object."""
-    namespace: dict[str, Any] = {"PLAIN": PLAIN}
+    namespace: dict[str, Any] = {
+        "PLAIN": PLAIN,
+        "LEAF": leaf_classes,
+        "Path": Path,
+        "Undefined": Undefined,
+    }
     body: list[str] = []
+    # Resolvers of root fields go through execute_field: differential runs record them there.
+    inline_resolvers = not plan.is_root
     for index, field in enumerate(plan.fields):
         name = f"F{index}"
         namespace[name] = field
-        body += _field_lines(field, name)
+        body += _field_lines(field, name, inline_resolvers)
+    direct = inline_resolvers and any(f.kind is FieldKind.DIRECT for f in plan.fields)
     lines = [
         "def run_fields(run, source, path):",
         "    results = {}",
         "    pending = None",
+        *(["    build_info = run.executor.build_resolve_info"] if direct else []),
         "    try:",
         *("        " + line for line in body),
         "    except Exception:",
@@ -52,7 +64,7 @@ def field_runner(plan: ObjectPlan) -> Callable[[Any, Any, Any], Any]:
     return runner
 
 
-def _field_lines(field: FieldPlan, name: str) -> list[str]:
+def _field_lines(field: FieldPlan, name: str, inline_resolvers: bool) -> list[str]:
     key = repr(field.key)
     track = [
         "if r.__class__ not in PLAIN and run.is_awaitable(r):",
@@ -62,6 +74,24 @@ def _field_lines(field: FieldPlan, name: str) -> list[str]:
     ]
     if field.kind is FieldKind.TYPENAME:
         return [f"results[{key}] = {field.parent_type.name!r}"]
+    if field.kind is FieldKind.DIRECT and inline_resolvers:
+        # execute_field's resolver branch, without its dispatch.
+        arguments = (
+            f"run.arguments({name})"
+            if field.takes_arguments and field.static_kwargs is None
+            else "None"
+        )
+        return [
+            f"p = Path(path, {key}, {field.parent_type.name!r})",
+            f"info = build_info({name}.field_def, {name}.nodes, {name}.parent_type, p)",
+            "try:",
+            f"    v = run.call_direct({name}, source, info, {arguments})",
+            "except Exception as error:",
+            f"    results[{key}] = run.field_failed({name}, path, p, error)",
+            "else:",
+            f"    r = results[{key}] = run.complete_field({name}, path, p, info, v)",
+            *("    " + line for line in track),
+        ]
     if field.kind is not FieldKind.ATTRIBUTE or not _plain_name(field.attribute):
         return [f"r = results[{key}] = run.execute_field({name}, source, path)", *track]
     read = [
@@ -75,11 +105,29 @@ def _field_lines(field: FieldPlan, name: str) -> list[str]:
         f"r = results[{key}] = run.complete_field({name}, path, None, None, v)",
         *track,
     ]
+    nullable = field.type_plan.kind is not TypeKind.NON_NULL
     if field.str_passes:
-        nullable = field.type_plan.kind is not TypeKind.NON_NULL
         fast = [
             "if v.__class__ is str:",
             f"    results[{key}] = v",
+            *(["elif v is None:", f"    results[{key}] = None"] if nullable else []),
+            "else:",
+            *("    " + line for line in complete),
+        ]
+        return read + ["    " + line for line in fast]
+    if field.leaf is not None:
+        # complete_leaf_value inline for values of the plain leaf classes; a coercion that
+        # fails or answers null takes the generic path, which reports it.
+        fast = [
+            "if v.__class__ in LEAF:",
+            "    try:",
+            f"        c = {name}.leaf.coerce(v)",
+            "    except Exception:",
+            "        c = None",
+            "    if c is None or c is Undefined:",
+            *("        " + line for line in complete),
+            "    else:",
+            f"        results[{key}] = c",
             *(["elif v is None:", f"    results[{key}] = None"] if nullable else []),
             "else:",
             *("    " + line for line in complete),

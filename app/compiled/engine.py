@@ -72,6 +72,7 @@ class CompiledOperation:
                 executor.hide_suggestions,
             ).grouped_field_set
             self.root = self._object_plan(executor, root_type, grouped)
+            self.root.is_root = True
         return self.root
 
     def compile_subfields(

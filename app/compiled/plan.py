@@ -147,6 +147,7 @@ class ObjectPlan:
     fields: list[FieldPlan]
     # The generated function that executes these fields (codegen), made on first use.
     runner: Callable[..., Any] | None = None
+    is_root: bool = False
 
 
 def unsupported_reason(document: DocumentNode, operation_name: str | None) -> str | None:

@@ -85,7 +85,7 @@ class PlanRun:
         """graphql-core's ``execute_fields``, as code generated for the plan (``codegen``)."""
         runner = plan.runner
         if runner is None:
-            runner = plan.runner = field_runner(plan)
+            runner = plan.runner = field_runner(plan, self.compiled.leaf_classes)
         return runner(self, source, path)
 
     def gather_fields(self, results: dict[str, Any], awaitable_keys: list[str]) -> Any:
@@ -201,7 +201,11 @@ class PlanRun:
         )
 
     def call_direct(
-        self, plan: FieldPlan, source: Any, info: GraphQLResolveInfo[Any], arguments: dict[str, Any]
+        self,
+        plan: FieldPlan,
+        source: Any,
+        info: GraphQLResolveInfo[Any],
+        arguments: dict[str, Any] | None,
     ) -> Any:
         """strawberry's resolver wrapper without extensions, exception handlers: the same call.
 
@@ -216,7 +220,7 @@ class PlanRun:
             kwargs = dict(plan.static_kwargs)
         elif plan.converts_arguments:
             kwargs = convert_arguments(
-                arguments,
+                arguments if arguments is not None else self.arguments(plan),
                 field.arguments,
                 scalar_registry=compiled.scalar_registry,
                 config=compiled.config,
