@@ -26,6 +26,10 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
@@ -115,9 +119,35 @@ class Outcome:
     errors: bool = False
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the same document rules as HTTP: in trusted-documents mode
+    only registered documents run (by hash in ``payload.extensions.persistedQuery`` or in
+    full); a hash alone also finds an APQ or trusted document. Nothing is registered here."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        request = self.context.request
+        if self.connection_acknowledged and request is not None:
+            documents: DocumentStore = request.app.state.issuegraph.documents
+            payload = message["payload"]
+            try:
+                resolved = await documents.resolve(payload.get("query"), payload.get("extensions"))
+            except PersistedQueryError as error:
+                refusal = error.as_graphql_error()
+                record_error_codes([refusal])
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal.formatted]}
+                )
+                return
+            if resolved.query is not None:
+                message = {**message, "payload": {**payload, "query": resolved.query}}
+        await super().handle_subscribe(message)
+
+
 class IssuegraphRouter(GraphQLRouter[Context, None]):
     """Strawberry's router, speaking GraphQL over HTTP as the specification (and
     app.http_media) says, with persisted queries and trusted documents (app.persisted)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, *args: Any, cache: HTTPCachePolicy | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

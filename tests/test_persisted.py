@@ -21,12 +21,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from websockets.asyncio.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
 from app import metrics
 from app.main import create_app
 from app.persisted import operations_in, register_documents
 from app.schema import schema
 from app.settings import Settings
+from tests.fakes import live_server
 from tests.test_cli import run_cli
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -417,3 +420,52 @@ def test_documents_register_refuses_a_bad_folder(
         (tmp_path / name).write_text(text)
     with pytest.raises(DocumentError, match=error):
         operations_in(tmp_path, schema._schema)
+
+
+async def test_trusted_documents_only_over_websocket(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    make_person: Any,
+) -> None:
+    """Subscriptions obey the same rule: a registered document (here by hash) runs, another
+    is refused on the socket with DOCUMENT_NOT_TRUSTED."""
+    tag = secrets.token_hex(3)
+    await asyncio.to_thread(
+        (tmp_path / "jobs.graphql").write_text,
+        f"subscription Updates{tag}($id: ID!) {{ jobUpdates(id: $id) {{ status }} }}",
+    )
+    [operation] = await asyncio.to_thread(operations_in, tmp_path, schema._schema)
+    async with session_factory() as session:
+        await register_documents(session, [operation])
+        await session.commit()
+    alice = await make_person()
+    missing_job = "Sm9iOjk5OTk5OTk5"  # Job:99999999
+    async with (
+        live_server(settings.model_copy(update={"trusted_documents_only": True})) as base,
+        ws_connect(
+            base.replace("http://", "ws://") + "/graphql",
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+        ) as ws,
+    ):
+
+        async def receive() -> dict[str, Any]:
+            async with asyncio.timeout(10):
+                message: dict[str, Any] = json.loads(await ws.recv())
+            return message
+
+        init = {"Authorization": f"Bearer {alice.token}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+        assert await receive() == {"type": "connection_ack"}
+        untrusted = "subscription($id: ID!) { jobUpdates(id: $id) { status progress } }"
+        for op, payload in (
+            ("1", {"query": untrusted, "variables": {"id": missing_job}}),
+            ("2", {"extensions": persisted(operation.sha256), "variables": {"id": missing_job}}),
+        ):
+            await ws.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
+        answers = {m["id"]: m for m in [await receive(), await receive()]}
+    assert answers["1"]["type"] == "error"
+    assert codes({"errors": answers["1"]["payload"]}) == ["DOCUMENT_NOT_TRUSTED"]
+    # The trusted document ran: the job does not exist.
+    assert answers["2"]["type"] == "error"
+    assert codes({"errors": answers["2"]["payload"]}) == ["NOT_FOUND"]
