@@ -29,8 +29,22 @@ dev: venv
 graphiql: venv
 	$(VENV)/bin/python scripts/fetch_graphiql.py --require
 
-test: venv
+test: venv clients
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The Node clients of tests/test_clients.py (graphql-http's audits, Apollo Client), pinned by
+# tests/clients/package-lock.json into tests/clients/node_modules (ignored). Without npm the
+# client tests skip (CI sets ISSUEGRAPH_REQUIRE_CLIENT_TESTS=1: there they fail instead).
+CLIENTS_STAMP := tests/clients/node_modules/.installed
+.PHONY: clients
+
+clients:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) -s --no-print-directory $(CLIENTS_STAMP); \
+	else echo "npm not found: tests/test_clients.py will skip"; fi
+
+$(CLIENTS_STAMP): tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund
+	touch $@
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -200,6 +200,47 @@ def export_schema() -> None:
     typer.echo(schema.as_str())
 
 
+documents = typer.Typer(help="Trusted documents: the GraphQL operations this server may run.")
+cli.add_typer(documents, name="documents")
+
+
+@documents.command("register")
+def documents_register(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of .graphql files (searched recursively).",
+            exists=True,
+            file_okay=False,
+            dir_okay=True,
+        ),
+    ],
+) -> None:
+    """Register every operation in PATH's .graphql files as a trusted document.
+
+    Each operation is stored with the fragments it uses, printed canonically, under its
+    SHA-256 (printed here, one `HASH  NAME  FILE` line each). Clients send that hash in
+    `extensions.persistedQuery.sha256Hash`, or the same document in full.
+    """
+    from app.persisted import DocumentError, operations_in, register_documents
+    from app.schema import schema
+
+    settings = resolved_settings()
+    try:
+        operations = operations_in(path, schema._schema)
+    except DocumentError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    new = _with_session(settings, lambda s: register_documents(s, operations))
+    for operation in operations:
+        typer.echo(f"{operation.sha256}  {operation.name or '-'}  {operation.source}")
+    typer.echo(
+        f"{len(operations)} operations registered ({new} new, "
+        f"{len(operations) - new} already registered).",
+        err=True,
+    )
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,

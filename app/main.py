@@ -4,28 +4,51 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from arq.connections import ArqRedis
-from cross_web import HTTPException  # strawberry's own HTTP error type: it becomes a 4xx
+from cross_web import (
+    AsyncHTTPRequestAdapter,
+    HTTPException,  # strawberry's own HTTP error type: it becomes a 4xx
+)
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET
 
 from app.downloads import router as downloads_router
+from app.extensions import record_error_codes
 from app.graphiql import graphiql_html, mount_static
 from app.health import router as health_router
+from app.http_media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    HTTPCachePolicy,
+    is_request_error,
+    negotiate,
+)
 from app.logging import configure_logging
 from app.middleware import BodySizeLimit, RequestIdMiddleware
 from app.observability import instrument_engine, observe_batch
+from app.persisted import DocumentStore, PersistedQueryError
 from app.rate_limit import RateLimiter
 from app.schema import build_schema
 from app.settings import Settings, get_settings
@@ -49,6 +72,7 @@ class AppState:
     redis: ArqRedis
     jobs: JobWiring
     rate_limiter: RateLimiter | None
+    documents: DocumentStore
 
 
 def parse_bearer(header: str) -> str | None:
@@ -82,7 +106,177 @@ def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
     )
 
 
+class MutationOverGet(Exception):
+    """A mutation sent with GET: HTTP 405 with ``Allow: POST`` (GraphQL over HTTP)."""
+
+
+@dataclass
+class Outcome:
+    """What the results of one HTTP request were, for its status code and caching."""
+
+    results: int = 0
+    request_errors: int = 0
+    errors: bool = False
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the same document rules as HTTP: in trusted-documents mode
+    only registered documents run (by hash in ``payload.extensions.persistedQuery`` or in
+    full); a hash alone also finds an APQ or trusted document. Nothing is registered here."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        request = self.context.request
+        if self.connection_acknowledged and request is not None:
+            documents: DocumentStore = request.app.state.issuegraph.documents
+            payload = message["payload"]
+            try:
+                resolved = await documents.resolve(payload.get("query"), payload.get("extensions"))
+            except PersistedQueryError as error:
+                refusal = error.as_graphql_error()
+                record_error_codes([refusal])
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal.formatted]}
+                )
+                return
+            if resolved.query is not None:
+                message = {**message, "payload": {**payload, "query": resolved.query}}
+        await super().handle_subscribe(message)
+
+
 class IssuegraphRouter(GraphQLRouter[Context, None]):
+    """Strawberry's router, speaking GraphQL over HTTP as the specification (and
+    app.http_media) says, with persisted queries and trusted documents (app.persisted)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+
+    def __init__(self, *args: Any, cache: HTTPCachePolicy | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache = cache or HTTPCachePolicy()
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """An APQ GET carries no ``query`` but ``extensions``: an operation, not the IDE."""
+        return (
+            super().should_render_graphql_ide(request)
+            and request.query_params.get("extensions") is None
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if negotiate(request.headers.get("accept")) is None:
+            raise HTTPException(
+                406, f"Not acceptable: this server answers {GRAPHQL_RESPONSE_JSON} or {JSON}."
+            )
+        return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Resolve a persisted query (or refuse an untrusted document), then execute."""
+        documents: DocumentStore = request.app.state.issuegraph.documents
+        try:
+            resolved = await documents.resolve(request_data.query, request_data.extensions)
+        except PersistedQueryError as error:
+            if error.status != 200 or sub_response.status_code is None:
+                sub_response.status_code = error.status
+            refusal = error.as_graphql_error()
+            record_error_codes([refusal])
+            return ExecutionResult(data=None, errors=[refusal])
+        try:
+            result = await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=replace(request_data, query=resolved.query),
+            )
+        except HTTPException as error:
+            cause = error.__cause__
+            if (
+                request_adapter.method == "GET"
+                and isinstance(cause, InvalidOperationTypeError)
+                and cause.operation_type is OperationType.MUTATION
+            ):
+                raise MutationOverGet(error.reason) from error
+            raise
+        if (
+            resolved.register is not None
+            and resolved.query is not None
+            # Only documents that parsed and validated, only from a client with a valid
+            # token: anonymous clients cannot fill Redis with documents.
+            and context.viewer is not None
+            and not is_request_error(result.data, result.errors)
+        ):
+            await documents.register(resolved.register, resolved.query)
+        return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        data = await super().process_result(request, result)
+        if request.scope["type"] != "http":
+            return data
+        outcome: Outcome | None = getattr(request.state, "graphql_outcome", None)
+        if outcome is None:
+            outcome = request.state.graphql_outcome = Outcome()
+        outcome.results += 1
+        outcome.errors = outcome.errors or bool(result.errors)
+        if is_request_error(result.data, result.errors):
+            outcome.request_errors += 1
+            if negotiate(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+                data.pop("data", None)  # a request error has no data entry at all
+        return data
+
+    @overload
+    async def run(
+        self, request: Request, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response: ...
+
+    @overload
+    async def run(
+        self, request: WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> WebSocket: ...
+
+    async def run(
+        self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
+        if isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+        media = negotiate(request.headers.get("accept")) or JSON
+        try:
+            response = await super().run(request, context, root_value)
+        except MutationOverGet as error:
+            refusal = {"message": str(error), "extensions": {"code": "METHOD_NOT_ALLOWED"}}
+            body = {"errors": [refusal]}
+            return Response(
+                self.encode_json(body),
+                status_code=405,
+                media_type=media,
+                headers={"Allow": "POST", "Cache-Control": "no-store"},
+            )
+        outcome: Outcome | None = getattr(request.state, "graphql_outcome", None)
+        if outcome is None or isinstance(response, HTMLResponse):
+            return response  # the IDE, or nothing was executed
+        if media == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            explicit = getattr(getattr(context, "response", None), "status_code", None)
+            if outcome.results == 1 and outcome.request_errors == 1 and explicit is None:
+                response.status_code = 400
+        if request.method == "GET":
+            response.headers["Vary"] = "Accept, Authorization"
+            response.headers["Cache-Control"] = self.cache.header(
+                ok=not outcome.errors and response.status_code == 200,
+                authorized="authorization" in request.headers,
+            )
+        return response
+
     def encode_json(self, data: object) -> str:
         """orjson: several times faster than json.dumps on a 30 KB nested answer. A str, not
         bytes: strawberry sends bytes over a WebSocket as binary frames, which browsers'
@@ -154,6 +348,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             RateLimiter(redis, settings.rate_limit_points_per_hour)
             if settings.rate_limit_enabled
             else None,
+            DocumentStore(
+                redis=redis,
+                session_factory=create_read_session_factory(engine),
+                namespace=settings.queue_name,
+                apq_enabled=settings.apq_enabled,
+                apq_ttl_seconds=settings.apq_ttl_seconds,
+                trusted_only=settings.trusted_documents_only,
+            ),
         )
         try:
             yield
@@ -192,6 +394,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     graphql = IssuegraphRouter(
         build_schema(settings, limiter),
+        cache=HTTPCachePolicy(
+            public_max_age=settings.http_cache_public_max_age_seconds,
+            private_max_age=settings.http_cache_private_max_age_seconds,
+        ),
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

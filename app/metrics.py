@@ -39,6 +39,12 @@ LOADER_BATCH_SIZE = Histogram(
     ["loader"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 250, 500, 1000),
 )
+PERSISTED_QUERIES = Counter(
+    "issuegraph_persisted_queries_total",
+    "Persisted-query lookups by hash: hit (APQ store), trusted (registered document), miss "
+    "(PersistedQueryNotFound), registered (a client sent the document), refused (not trusted).",
+    ["outcome"],
+)
 JOBS_STARTED = Counter("issuegraph_jobs_started_total", "Job runs started, by kind.", ["kind"])
 JOBS_FINISHED = Counter(
     "issuegraph_jobs_finished_total", "Job runs finished, by kind and outcome.", ["kind", "status"]

@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = 10
     cors_origins: list[str] = Field(default_factory=list)
     introspection: bool = True
+    # Persisted queries and trusted documents (app/persisted.py, docs/security.md).
+    # Automatic persisted queries (Apollo's protocol): documents registered by clients, kept
+    # in Redis for this long after their last registration.
+    apq_enabled: bool = True
+    apq_ttl_seconds: int = 7 * 24 * 3600
+    # Accept only documents registered with `issuegraph documents register` (PostgreSQL).
+    trusted_documents_only: bool = False
+    # Cache-Control of successful GET query answers: `public, max-age=N` for answers that need
+    # no token (meta fields only), `private, max-age=N` for a viewer's (0: `private, no-cache`).
+    http_cache_public_max_age_seconds: int = 300
+    http_cache_private_max_age_seconds: int = 0
     graphiql: bool = True
     host: str = "127.0.0.1"
     port: int = 8000

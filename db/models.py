@@ -364,3 +364,24 @@ class IssueInsight(Base):
         UniqueConstraint("job_id"),
         Index("ix_issue_insights_issue_id_created_at_id", "issue_id", "created_at", "id"),
     )
+
+
+class TrustedDocument(Base):
+    """A GraphQL document registered by `issuegraph documents register` (trusted documents).
+
+    Kept in PostgreSQL, not Redis: in trusted-documents mode the server refuses every other
+    document, so losing this table would lock out every client, and Redis is allowed to be
+    flushed (docs/operations.md); PostgreSQL is the state that is backed up and shared by all
+    API replicas. Content-addressed: a hash always names the same text, so rows never change.
+    """
+
+    __tablename__ = "trusted_documents"
+
+    # SHA-256 hex digest of ``document``, as clients send it in
+    # ``extensions.persistedQuery.sha256Hash``.
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    operation_name: Mapped[str | None] = mapped_column(String(200))
+    # The file it was registered from, relative to the registered folder (informational).
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
