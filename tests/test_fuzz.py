@@ -1,12 +1,18 @@
 """Property-based fuzzing of the GraphQL endpoint (issue #4, part 4: error hygiene).
 
 Random, mostly valid queries and mutations are built from the served schema's own types:
-random field selections, aliases, named and inline fragments, variables, and argument values
-mixing real IDs with garbage (malformed, foreign or out-of-range IDs, unicode and control
-characters, huge and negative numbers, over-long strings and lists). Each is POSTed with a
-valid token to an app over ASGI, against a little seeded data. Whatever the outcome, it must
-be a client error or a success: never a 5xx, never the masked "Unexpected error." (which
-means an exception escaped a resolver), and never a traceback, SQL driver name or file path.
+random field selections, aliases, named and inline fragments, ``@skip``/``@include`` (with
+literals and with Boolean variables) on fields, fragment spreads and inline fragments,
+variables, and argument values mixing real IDs with garbage (malformed, foreign or
+out-of-range IDs, unicode and control characters, huge and negative numbers, over-long
+strings and lists). Each is POSTed with a valid token to an app over ASGI, against a little
+seeded data. Whatever the outcome, it must be a client error or a success: never a 5xx, never
+the masked "Unexpected error." (which means an exception escaped a resolver), and never a
+traceback, SQL driver name or file path.
+
+The app runs in the tests' "differential" execution mode (tests/conftest.py): every example
+executes on the compiled plans (app/compiled) and on graphql-core's executor, and an example
+fails when the two answer differently (data, or any error's message, path or locations).
 
 Needs ``hypothesis`` (in the ``dev`` extra). Bounded: 300 examples, derandomized (the same
 examples every run), no shrinking (a failure prints the document as it was sent).
@@ -48,6 +54,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from app.compiled import differential
 from app.main import AppState, create_app
 from app.schema import schema as served_schema
 from app.settings import Settings
@@ -56,6 +63,10 @@ SCHEMA = served_schema._schema
 # CI runs 300; ISSUEGRAPH_FUZZ_EXAMPLES=3000 for a longer local run (docs/security.md).
 EXAMPLES = int(os.environ.get("ISSUEGRAPH_FUZZ_EXAMPLES", "300"))
 MAX_DEPTH = 4
+# A selection set whose every field is skipped: graphql-core answers {}, the compiled plans do
+# not (the xfail cases "empty-*" of tests/test_compiled.py). Until that is fixed, each
+# selection set keeps one field without a directive; set True to fuzz that case too.
+ALLOW_EMPTY_SELECTIONS = False
 
 # What must never reach a client (checked lower-cased, in every error and every 4xx body).
 LEAKS = ("traceback", "sqlalchemy", "asyncpg", 'file "', "/work")
@@ -274,6 +285,35 @@ class Builder:
                 parts.append(f"{name}: {render(value)}")
         return f"({', '.join(parts)})" if parts else ""
 
+    # -- directives ------------------------------------------------------------------------
+
+    def directive(self) -> str:
+        """Now and then ``@skip``/``@include``: with a literal, a Boolean variable given in
+        the variables, or a nullable one left to its default."""
+        if not self.chance(5):
+            return ""
+        name = self.draw(st.sampled_from(["skip", "include"]))
+        value = self.draw(st.booleans())
+        if self.chance(2):
+            return f" @{name}(if: {render(value)})"
+        var = f"v{len(self.var_defs)}"
+        if self.chance(4):
+            self.var_defs.append(f"${var}: Boolean = {render(value)}")
+        else:
+            self.var_defs.append(f"${var}: Boolean!")
+            self.variables[var] = value
+        return f" @{name}(if: ${var})"
+
+    def conditional(self, selection: str) -> str:
+        """A fragment spread or inline fragment under a directive; with ``__typename`` beside
+        it unless selections may end up empty."""
+        directive = self.directive()
+        if not directive:
+            return selection
+        spread, _, rest = selection.partition(" {")
+        conditional = f"{spread}{directive} {{{rest}" if rest else f"{spread}{directive}"
+        return conditional if ALLOW_EMPTY_SELECTIONS else f"__typename {conditional}"
+
     # -- selections ------------------------------------------------------------------------
 
     def selection(self, type_: Any, depth: int) -> str:
@@ -283,7 +323,10 @@ class Builder:
             chosen = self.draw(
                 st.lists(st.sampled_from(possible), max_size=3, unique_by=lambda t: t.name)
             )
-            parts += [f"... on {t.name} {{ {self.selection(t, depth)} }}" for t in chosen]
+            parts += [
+                self.conditional(f"... on {t.name} {{ {self.selection(t, depth)} }}")
+                for t in chosen
+            ]
             return " ".join(parts)
         assert isinstance(type_, GraphQLObjectType)
         fields: list[tuple[str, GraphQLField]] = [
@@ -297,26 +340,29 @@ class Builder:
             st.lists(st.sampled_from(fields), min_size=1, max_size=3, unique_by=lambda f: f[0])
         )
         parts = []
-        for name, field_def in chosen:
+        for index, (name, field_def) in enumerate(chosen):
             alias = ""
             if self.chance(7):
                 self.aliases += 1
                 alias = f"a{self.aliases}: "
             args = self.arguments(field_def.args)
+            # The first field stays unconditional: the selection set is never empty.
+            directive = "" if index == 0 and not ALLOW_EMPTY_SELECTIONS else self.directive()
             named = get_named_type(field_def.type)
             if is_leaf_type(named):
-                parts.append(f"{alias}{name}{args}")
+                parts.append(f"{alias}{name}{args}{directive}")
             else:
-                parts.append(f"{alias}{name}{args} {{ {self.selection(named, depth + 1)} }}")
+                sub = self.selection(named, depth + 1)
+                parts.append(f"{alias}{name}{args}{directive} {{ {sub} }}")
         if self.chance(10):
             parts.append("__typename")
         body = " ".join(parts)
         if self.chance(6):
             fragment = f"F{len(self.fragments)}"
             self.fragments.append(f"fragment {fragment} on {type_.name} {{ {body} }}")
-            return f"...{fragment}"
+            return self.conditional(f"...{fragment}")
         if self.chance(10):
-            return f"... on {type_.name} {{ {body} }}"
+            return self.conditional(f"... on {type_.name} {{ {body} }}")
         return body
 
     def operation(self) -> tuple[str, dict[str, Any]]:
@@ -507,6 +553,16 @@ async def test_random_operations_never_fail_on_the_server(fuzzing: Fuzzing, requ
     )
     sent = json.dumps(payload)[:3000]
     problems = []
+    # The two executors must have answered alike (the record is reset for the next example:
+    # the conftest fixture only looks at it once the whole test is over).
+    differences = list(differential.RECORD.differences)
+    differential.RECORD.reset()
+    for difference in differences:
+        problems.append(
+            "compiled and graphql-core executors differ:\n"
+            f"  document: {difference.query}\n  variables: {difference.variables}\n"
+            f"  compiled: {difference.compiled}\n  graphql-core: {difference.reference}"
+        )
     if response.status_code >= 500:
         problems.append(f"HTTP {response.status_code}: {response.text[:500]}")
     elif response.status_code >= 400:
