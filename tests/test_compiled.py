@@ -26,7 +26,7 @@ import pytest
 import strawberry
 from aiodataloader import DataLoader
 from graphql import ExecutionResult
-from strawberry.extensions import FieldExtension
+from strawberry.extensions import FieldExtension, ParserCache
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
@@ -925,16 +925,41 @@ async def test_compiled_and_graphql_core_modes_agree(
         assert summary(compiled) == EXPECTED[name]
 
 
+class CountingEngine:
+    """Wraps an engine, counting the calls strawberry makes to it (and their documents)."""
+
+    def __init__(self, engine: CompiledEngine) -> None:
+        self.engine = engine
+        self.calls = 0
+        self.documents: list[Any] = []
+
+    def __call__(self, schema: Any, document: Any, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        self.documents.append(document)
+        return self.engine(schema, document, *args, **kwargs)
+
+
 async def test_plans_are_reused_and_variables_of_directives_pick_the_plan() -> None:
-    """The same document text twice, with the @include variable flipped between runs: the
-    cached plan of one value must never answer for the other."""
-    schema = make_schema("differential")
-    query = "query($on: Boolean!) { hello @include(if: $on) greet @skip(if: $on) }"
+    """One parsed document (the parser cache, as served), its @skip/@include variable flipped
+    between runs: the cached plan of one value must never answer for the other."""
+    schema = IssuegraphSchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(scalar_map={Shout: SHOUT}),
+        extensions=[lambda: ParserCache(maxsize=16)],
+    )
+    counting = CountingEngine(CompiledEngine(schema, "differential"))
+    schema.execution_engine = counting  # type: ignore[assignment]
+    query = """query($on: Boolean!) { hello @include(if: $on) greet @skip(if: $on)
+    level1 { ok @include(if: $on) level2 @skip(if: $on) { level3 { ok } } } }"""
     answers = []
     for on in (True, False, True, False):
         result = await schema.execute(query, variable_values={"on": on}, context_value=context())
         answers.append(result.data)
-    assert answers == [{"hello": "world"}, {"greet": "hello world"}] * 2
+    on_answer = {"hello": "world", "level1": {"ok": "yes"}}
+    off_answer = {"greet": "hello world", "level1": {"level2": {"level3": {"ok": 3}}}}
+    assert answers == [on_answer, off_answer] * 2
+    assert len({id(document) for document in counting.documents}) == 1  # one document
     assert differential.RECORD.compared == 4
     assert differential.RECORD.differences == []
 
@@ -1061,18 +1086,6 @@ async def test_introspection_falls_back_and_still_answers(query: str, expected: 
     assert record.compared == 0  # graphql-core alone answered
     after = metrics.GRAPHQL_EXECUTIONS.labels("graphql-core", "introspection")._value.get()
     assert after == before + 1
-
-
-class CountingEngine:
-    """Wraps an engine, counting the calls strawberry makes to it."""
-
-    def __init__(self, engine: CompiledEngine) -> None:
-        self.engine = engine
-        self.calls = 0
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        return self.engine(*args, **kwargs)
 
 
 async def test_subscriptions_do_not_run_on_the_engine() -> None:
