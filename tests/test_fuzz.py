@@ -63,9 +63,10 @@ SCHEMA = served_schema._schema
 # CI runs 300; ISSUEGRAPH_FUZZ_EXAMPLES=3000 for a longer local run (docs/security.md).
 EXAMPLES = int(os.environ.get("ISSUEGRAPH_FUZZ_EXAMPLES", "300"))
 MAX_DEPTH = 4
-# A selection set whose every field is skipped: graphql-core answers {}, the compiled plans do
-# not (the xfail cases "empty-*" of tests/test_compiled.py). Until that is fixed, each
-# selection set keeps one field without a directive; set True to fuzz that case too.
+# A selection set that collects no field (every field skipped, or only fragments on other
+# types): graphql-core answers {}, the compiled plans do not (EMPTY_SELECTION_BUG in
+# tests/test_compiled.py). Until that is fixed, each selection set keeps one field without a
+# directive and abstract selections keep their id/__typename; set True to fuzz those too.
 ALLOW_EMPTY_SELECTIONS = False
 
 # What must never reach a client (checked lower-cased, in every error and every 4xx body).
@@ -319,9 +320,18 @@ class Builder:
     def selection(self, type_: Any, depth: int) -> str:
         if isinstance(type_, GraphQLInterfaceType | GraphQLUnionType):
             parts = ["id"] if isinstance(type_, GraphQLInterfaceType) else ["__typename"]
+            # Only fragments on some of the possible types: nothing collected for the others.
+            fragments_only = ALLOW_EMPTY_SELECTIONS and self.chance(3)
+            if fragments_only:
+                parts = []
             possible = list(SCHEMA.get_possible_types(type_))
             chosen = self.draw(
-                st.lists(st.sampled_from(possible), max_size=3, unique_by=lambda t: t.name)
+                st.lists(
+                    st.sampled_from(possible),
+                    min_size=1 if fragments_only else 0,
+                    max_size=3,
+                    unique_by=lambda t: t.name,
+                )
             )
             parts += [
                 self.conditional(f"... on {t.name} {{ {self.selection(t, depth)} }}")
