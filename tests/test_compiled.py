@@ -719,36 +719,7 @@ CASES: list[tuple[str, str, dict[str, Any] | None]] = [
 IDS = [name for name, _, _ in CASES]
 assert len(IDS) == len(set(IDS))
 
-# Bugs of app/compiled these cases show (strict: they must start passing once fixed).
-EMPTY_SELECTION_BUG = (
-    "app/compiled/codegen.py: a selection set that collects no field for the runtime type "
-    "(every field skipped by @skip/@include, or only fragments on other types, e.g. "
-    "`animals { ... on Cat { lives } }` for a Dog) compiles to `try:` with an empty body; "
-    "the SyntaxError becomes a field error (graphql-core answers {})"
-)
-ASYNC_ARGUMENTS_BUG = (
-    "app/compiled/run.py call_direct: an async resolver's arguments are converted before the "
-    "call, synchronously; strawberry converts them inside the resolver's coroutine. A "
-    "conversion error (an input's __post_init__) in a non-null field then nulls the parent "
-    "before its later siblings run: their errors and side effects are missing"
-)
-KNOWN_BUGS = {
-    "async-argument-conversion-error-non-null": ASYNC_ARGUMENTS_BUG,
-    "skip-include-variables-False-True": EMPTY_SELECTION_BUG,
-    "empty-selection-after-skip": EMPTY_SELECTION_BUG,
-    "empty-root-after-skip": EMPTY_SELECTION_BUG,
-    "fragments-for-other-types": EMPTY_SELECTION_BUG,
-}
-PARAMS = [
-    pytest.param(
-        *case,
-        id=case[0],
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[case[0]])]
-        if case[0] in KNOWN_BUGS
-        else [],
-    )
-    for case in CASES
-]
+PARAMS = [pytest.param(*case, id=case[0]) for case in CASES]
 
 
 QUERIES = {name: query for name, query, _ in CASES}
@@ -909,7 +880,6 @@ async def test_differential_execution_matches_graphql_core(
         assert [e.message for e in result.errors or ()] == [
             "Variable '$n' has invalid value: Int cannot represent non-integer value: 'many'"
         ]
-    # Checked (and cleared) here rather than by the autouse fixture: a known bug is an xfail.
     differences = list(record.differences)
     record.differences.clear()
     assert differences == []
@@ -977,12 +947,6 @@ async def test_plans_are_reused_and_variables_of_directives_pick_the_plan() -> N
     assert differential.RECORD.differences == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/compiled/run.py complete_list_value: when an item error propagates (non-null "
-    "item) the awaitable items already started are abandoned, never awaited; graphql-core "
-    "settles them in the background (Executor.settle_in_background)",
-)
 async def test_pending_list_items_are_settled_when_the_list_is_nulled() -> None:
     query = "{ pendingThenNull }"
     reference, reference_ctx = await run(SCHEMAS["graphql-core"], query, None)
@@ -1001,10 +965,10 @@ async def test_pending_list_items_are_settled_when_the_list_is_nulled() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="app/compiled/differential.py: a mutation's root results are replayed to "
-    "graphql-core after the plans completed them, so single-use values in them (a coroutine "
-    "attribute, a generator) are spent: a false difference ('cannot reuse already awaited "
-    "coroutine')",
+    reason="a limit of the differential mode, not of either executor: a mutation's root "
+    "results are replayed to graphql-core after the plans completed them, so single-use "
+    "values in them (a coroutine attribute, a generator) are spent ('cannot reuse already "
+    "awaited coroutine'); no payload of the served schema holds one",
 )
 async def test_mutation_replay_of_single_use_values() -> None:
     record = differential.RECORD
@@ -1189,7 +1153,6 @@ PROJECT_PLACEHOLDER = "@@write-project@@"
 WORKLOAD_REQUESTS = {w.name: body("issuegraph", w, PROJECT_PLACEHOLDER) for w in (W1, W2, W3)}
 
 
-@pytest.mark.xfail(strict=True, reason=EMPTY_SELECTION_BUG)
 async def test_a_served_node_of_another_type_is_an_empty_object(
     gql: GraphQLClient, make_person: Any
 ) -> None:

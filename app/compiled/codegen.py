@@ -48,7 +48,8 @@ def field_runner(plan: ObjectPlan, leaf_classes: frozenset[type]) -> Callable[[A
         "    pending = None",
         *(["    build_info = run.executor.build_resolve_info"] if direct else []),
         "    try:",
-        *("        " + line for line in body),
+        # No field collected for this type (all skipped, or fragments on other types): {}.
+        *("        " + line for line in body or ["pass"]),
         "    except Exception:",
         "        if pending:",
         "            run.executor.settle_in_background([results[k] for k in pending])",

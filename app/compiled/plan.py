@@ -122,6 +122,7 @@ class FieldPlan:
     root_parameter: str | None = None
     info_parameter: str | None = None
     converts_arguments: bool = False
+    is_async: bool = False  # an `async def` resolver
     # DIRECT with builtin-scalar arguments and no variables: the converted keyword arguments.
     static_kwargs: dict[str, Any] | None = None
     # Arguments without variables are coerced once (None: coerce per execution).
@@ -304,6 +305,7 @@ class PlanCompiler:
         plan.root_parameter = _name(resolver.root_parameter)
         plan.info_parameter = _name(resolver.info_parameter)
         plan.converts_arguments = bool(strawberry_field.arguments)
+        plan.is_async = strawberry_field.is_async
         if callable(resolver.wrapped_func):
             plan.call = resolver.wrapped_func
         if plan.static_arguments is not None and all(

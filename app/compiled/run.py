@@ -22,7 +22,11 @@ from graphql import (
     GraphQLResolveInfo,
     Undefined,
 )
-from graphql.execution.executor import Executor, invalid_return_type_error
+from graphql.execution.executor import (
+    Executor,
+    collect_iterator_awaitables,
+    invalid_return_type_error,
+)
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel, inspect, is_iterable
 from strawberry.types.arguments import convert_arguments
@@ -219,23 +223,45 @@ class PlanRun:
         if plan.static_kwargs is not None:
             kwargs = dict(plan.static_kwargs)
         elif plan.converts_arguments:
-            kwargs = convert_arguments(
-                arguments if arguments is not None else self.arguments(plan),
-                field.arguments,
-                scalar_registry=compiled.scalar_registry,
-                config=compiled.config,
-                info=strawberry_info,
-            )
+            values = arguments if arguments is not None else self.arguments(plan)
+            if plan.is_async:
+                # strawberry converts an async resolver's arguments inside its coroutine: a
+                # conversion error surfaces when the field is awaited, after its siblings ran.
+                return self.convert_then_call(plan, source, strawberry_info, values)
+            kwargs = self.convert(plan, strawberry_info, values)
         else:
             kwargs = {}
+        return self.invoke(plan, source, strawberry_info, kwargs)
+
+    def convert(self, plan: FieldPlan, info: Any, values: dict[str, Any]) -> dict[str, Any]:
+        assert plan.strawberry_field is not None
+        compiled = self.compiled
+        return convert_arguments(
+            values,
+            plan.strawberry_field.arguments,
+            scalar_registry=compiled.scalar_registry,
+            config=compiled.config,
+            info=info,
+        )
+
+    async def convert_then_call(
+        self, plan: FieldPlan, source: Any, info: Any, values: dict[str, Any]
+    ) -> Any:
+        return await self.invoke(plan, source, info, self.convert(plan, info, values))
+
+    @staticmethod
+    def invoke(plan: FieldPlan, source: Any, info: Any, kwargs: dict[str, Any]) -> Any:
         if plan.parent_parameter is not None:
             kwargs[plan.parent_parameter] = source
         if plan.root_parameter is not None:
             kwargs[plan.root_parameter] = source
         if plan.info_parameter is not None:
-            kwargs[plan.info_parameter] = strawberry_info
+            kwargs[plan.info_parameter] = info
         # StrawberryResolver.__call__ is `wrapped_func(*args, **kwargs)` once it is callable.
+        field = plan.strawberry_field
+        assert field is not None
         call = plan.call if plan.call is not None else field.base_resolver
+        assert call is not None
         if plan.passes_self:
             return call(source, **kwargs)
         return call(**kwargs)
@@ -381,43 +407,54 @@ class PlanRun:
         object_plan = _unwrapped(item_plan)
         fast_classes = object_plan.fast_classes if object_plan.kind is TypeKind.OBJECT else None
         subplan: ObjectPlan | None = None
-        for index, item in enumerate(result):
-            item_path = path.add_key(index, None)
-            if (
-                fast_classes
-                and item.__class__ in fast_classes
-                and (not object_plan.checks_cast or TYPE_CAST_ATTRIBUTE not in item.__dict__)
-            ):
+        iterator = iter(result)
+        try:
+            for index, item in enumerate(iterator):
+                item_path = path.add_key(index, None)
+                if (
+                    fast_classes
+                    and item.__class__ in fast_classes
+                    and (not object_plan.checks_cast or TYPE_CAST_ATTRIBUTE not in item.__dict__)
+                ):
+                    try:
+                        if subplan is None:
+                            subplan = self.subplan(plan, cast(GraphQLObjectType, object_plan.type))
+                        completed = self.execute_fields(subplan, item, item_path)
+                    except Exception as raw_error:
+                        executor.handle_field_error(raw_error, item_type, plan.details, item_path)
+                        append(None)
+                        continue
+                    if completed.__class__ is dict:
+                        append(completed)
+                    else:
+                        append(self.await_item(item_plan, plan, item_path, completed))
+                        awaitable_indices.append(index)
+                    continue
+                if item.__class__ not in _PLAIN and is_awaitable(item):
+                    append(
+                        self.complete_awaitable_list_item_value(
+                            item_plan, plan, info, item_path, item
+                        )
+                    )
+                    awaitable_indices.append(index)
+                    continue
                 try:
-                    if subplan is None:
-                        subplan = self.subplan(plan, cast(GraphQLObjectType, object_plan.type))
-                    completed = self.execute_fields(subplan, item, item_path)
+                    completed = self.complete_value(item_plan, plan, info, item_path, item)
+                    if completed.__class__ not in _PLAIN and is_awaitable(completed):
+                        append(self.await_item(item_plan, plan, item_path, completed))
+                        awaitable_indices.append(index)
+                    else:
+                        append(completed)
                 except Exception as raw_error:
                     executor.handle_field_error(raw_error, item_type, plan.details, item_path)
                     append(None)
-                    continue
-                if completed.__class__ is dict:
-                    append(completed)
-                else:
-                    append(self.await_item(item_plan, plan, item_path, completed))
-                    awaitable_indices.append(index)
-                continue
-            if item.__class__ not in _PLAIN and is_awaitable(item):
-                append(
-                    self.complete_awaitable_list_item_value(item_plan, plan, info, item_path, item)
-                )
-                awaitable_indices.append(index)
-                continue
-            try:
-                completed = self.complete_value(item_plan, plan, info, item_path, item)
-                if completed.__class__ not in _PLAIN and is_awaitable(completed):
-                    append(self.await_item(item_plan, plan, item_path, completed))
-                    awaitable_indices.append(index)
-                else:
-                    append(completed)
-            except Exception as raw_error:
-                executor.handle_field_error(raw_error, item_type, plan.details, item_path)
-                append(None)
+        except Exception:
+            # As graphql-core: a failure that escapes the list leaves no item unsettled.
+            pending = [completed_results[index] for index in awaitable_indices]
+            pending += collect_iterator_awaitables(iterator, is_awaitable)
+            if pending:
+                executor.settle_in_background(pending)
+            raise
         if not awaitable_indices:
             return completed_results
 
