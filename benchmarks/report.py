@@ -11,6 +11,7 @@ from benchmarks.common import REPO
 
 SERVER_LABELS = {
     "issuegraph": "issuegraph",
+    "issuegraph-graphql-core": "issuegraph, graphql-core executor",
     "legacy": "legacy (Flask/Graphene)",
     "postgraphile": "PostGraphile 4",
     "floor": "floor (asyncpg+orjson)",
@@ -18,6 +19,7 @@ SERVER_LABELS = {
 PLOT_WORKLOADS = ("W1", "W1-small", "W2", "W3")
 COLORS = {
     "issuegraph": "tab:blue",
+    "issuegraph-graphql-core": "tab:cyan",
     "legacy": "tab:orange",
     "postgraphile": "tab:green",
     "floor": "tab:red",
@@ -45,7 +47,7 @@ def ratios(results: dict[str, Any], c: int = 16) -> dict[str, Any]:
         base = _point(results, "issuegraph", workload, c)
         if not base or not base.get("ok"):
             continue
-        for other in ("legacy", "postgraphile", "floor"):
+        for other in ("issuegraph-graphql-core", "legacy", "postgraphile", "floor"):
             peer = _point(results, other, workload, c)
             if peer and peer.get("ok") and peer.get("rps"):
                 out[f"{workload} issuegraph/{other}"] = round(base["rps"] / peer["rps"], 2)
@@ -225,9 +227,16 @@ def markdown(results: dict[str, Any]) -> str:
         "Server CPU %: CPU time of the server's process tree over the point (100 = one core).",
         "",
     ]
-    lines += ["## Ratios at c=16 (req/s, issuegraph ÷ peer)", "", "| | ratio |", "|---|---:|"]
+    lines += [
+        "## Ratios (req/s, issuegraph ÷ peer)",
+        "",
+        "| | c=1 | c=16 |",
+        "|---|---:|---:|",
+    ]
+    at_one = results.get("ratios_c1", {})
     for key, value in results.get("ratios", {}).items():
-        lines.append(f"| {key} | {value:.2f}x |")
+        single = at_one.get(key)
+        lines.append(f"| {key} | {f'{single:.2f}x' if single else '-'} | {value:.2f}x |")
     lines.append("")
 
     lines += [
@@ -396,6 +405,7 @@ def write(results: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Path]:
     paths = {ext: out_dir / f"{stem}.{ext}" for ext in ("json", "md", "png")}
     results["files"] = {k: os.path.relpath(v, REPO) for k, v in paths.items()}
     results["ratios"] = ratios(results)
+    results["ratios_c1"] = ratios(results, 1)
     results["targets"] = targets(results)
     try:
         plot(results, paths["png"])

@@ -24,14 +24,23 @@ import psutil
 from benchmarks.benchdb import issuegraph_env
 from benchmarks.common import LEGACY_DIR, POSTGRAPHILE_DIR, REPO, BenchError, Settings
 
-PORTS = {"issuegraph": 18101, "legacy": 18102, "postgraphile": 18103, "floor": 18104}
+PORTS = {
+    "issuegraph": 18101,
+    "legacy": 18102,
+    "postgraphile": 18103,
+    "floor": 18104,
+    "issuegraph-graphql-core": 18105,
+}
 DIALECTS = {
     "issuegraph": "contract",
+    "issuegraph-graphql-core": "contract",
     "legacy": "legacy",
     "postgraphile": "postgraphile",
     "floor": "floor",
 }
-ALL_SERVERS = ("issuegraph", "legacy", "postgraphile", "floor")
+ALL_SERVERS = ("issuegraph", "issuegraph-graphql-core", "legacy", "postgraphile", "floor")
+# The same server with the compiled execution path off (ISSUEGRAPH_EXECUTION_ENGINE).
+EXECUTION_ENGINES = {"issuegraph": "compiled", "issuegraph-graphql-core": "graphql-core"}
 QUEUE_NAME = "issuegraph-bench:queue"
 
 
@@ -75,19 +84,26 @@ def issuegraph_settings_env(settings: Settings, poll_delay: float | None = None)
 def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec:
     port = PORTS[name]
     pin = ["taskset", "-c", cpus]
-    if name == "issuegraph":
+    if name in EXECUTION_ENGINES:
         exe = settings.python.parent / "issuegraph"
         if not exe.exists():
             raise BenchError(f"{exe} not found (set ISSUEGRAPH_BENCH_PYTHON).")
         argv = [*pin, str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--workers", str(processes)]
+        engine = EXECUTION_ENGINES[name]
+        env = issuegraph_settings_env(settings)
+        env["ISSUEGRAPH_EXECUTION_ENGINE"] = engine
         return ServerSpec(
             name,
             argv,
-            issuegraph_settings_env(settings),
+            env,
             port,
             processes,
-            ["ISSUEGRAPH_RATE_LIMIT_ENABLED=false", "log level WARNING"],
+            [
+                "ISSUEGRAPH_RATE_LIMIT_ENABLED=false",
+                "log level WARNING",
+                f"ISSUEGRAPH_EXECUTION_ENGINE={engine}",
+            ],
         )
     if name == "legacy":
         conf = LEGACY_DIR / "gunicorn.conf.py"
