@@ -34,6 +34,7 @@ from strawberry.types import Info
 
 from app import metrics
 from app.compiled import CompiledEngine, differential
+from app.compiled.engine import MAX_VARIANTS
 from app.schema import IssuegraphSchema, build_schema
 from app.settings import Settings
 from benchmarks.workloads import W1, W2, W3, Workload, body
@@ -945,6 +946,30 @@ async def test_plans_are_reused_and_variables_of_directives_pick_the_plan() -> N
     assert len({id(document) for document in counting.documents}) == 1  # one document
     assert differential.RECORD.compared == 4
     assert differential.RECORD.differences == []
+
+
+async def test_plans_per_document_are_bounded() -> None:
+    """Six @include switches make 64 plans: the cache keeps at most MAX_VARIANTS of them, and
+    every combination still answers right (a client cannot grow the cache without end)."""
+    schema = IssuegraphSchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(scalar_map={Shout: SHOUT}),
+        extensions=[lambda: ParserCache(maxsize=16)],
+    )
+    engine = CompiledEngine(schema, "compiled")
+    schema.execution_engine = engine
+    names = [f"s{i}" for i in range(6)]
+    header = ", ".join(f"${n}: Boolean!" for n in names)
+    fields = " ".join(f"{n}: hello @include(if: ${n})" for n in names)
+    query = f"query({header}) {{ {fields} }}"
+    for combination in range(2 ** len(names)):
+        switches = {n: bool(combination >> i & 1) for i, n in enumerate(names)}
+        result = await schema.execute(query, variable_values=switches, context_value=context())
+        assert result.errors is None
+        assert result.data == {n: "world" for n in names if switches[n]}
+    (entry,) = engine._documents.values()
+    assert len(entry.variants) == MAX_VARIANTS
 
 
 async def test_pending_list_items_are_settled_when_the_list_is_nulled() -> None:

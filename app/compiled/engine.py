@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 ExecutionEngine = Literal["compiled", "graphql-core", "differential"]
 _SCALAR_ARGUMENT_TYPES = (str, int, float, bool, type(None))
+MAX_VARIANTS = 16  # plans kept per document for different @skip/@include variable values
 
 
 @dataclass(eq=False, slots=True)
@@ -114,7 +115,8 @@ class _DocumentEntry:
     document: DocumentNode  # kept alive so its id() is not reused while cached
     reason: str | None
     switches: tuple[str, ...]  # the variables @skip/@include read
-    variants: dict[tuple[Any, ...], CompiledOperation] = field(default_factory=dict)
+    # Per combination of those variables' values, most recently used last (MAX_VARIANTS).
+    variants: OrderedDict[tuple[Any, ...], CompiledOperation] = field(default_factory=OrderedDict)
 
 
 class CompiledEngine:
@@ -216,6 +218,11 @@ class CompiledEngine:
                 self.config.info_class,
                 self.leaf_classes,
             )
+            # n Boolean switches make 2^n plans: a client must not grow the cache without end.
+            if len(entry.variants) > MAX_VARIANTS:
+                entry.variants.popitem(last=False)
+        else:
+            entry.variants.move_to_end(variant_key)
         serially = executor.operation.operation is OperationType.MUTATION
         run = PlanRun(operation, executor, record_roots=record_roots and serially)
         metrics.GRAPHQL_EXECUTIONS.labels("compiled", "").inc()
