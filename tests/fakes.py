@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 
 from app.main import create_app
@@ -150,3 +151,14 @@ def completion(content: dict[str, Any]) -> dict[str, Any]:
             }
         ],
     }
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings, **update: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A separate app (its own process state) with ``update`` applied, over ASGI."""
+    app = create_app(settings.model_copy(update=update))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
+    ):
+        yield c

@@ -27,10 +27,10 @@ from gql import Client, GraphQLRequest
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
-from app import metrics
 from app.settings import Settings
 from tests.fakes import live_server
 from tests.jobs_support import running_worker
+from tests.test_persisted import counted
 
 CLIENTS = Path(__file__).parent / "clients"
 REQUIRE = os.environ.get("ISSUEGRAPH_REQUIRE_CLIENT_TESTS") == "1"
@@ -76,15 +76,6 @@ async def run_node(script: str, *args: str) -> str:
         raise
     assert process.returncode == 0, stderr.decode()[-3000:]
     return stdout.decode()
-
-
-def counted(outcome: str) -> float:
-    return sum(
-        sample.value
-        for family in metrics.PERSISTED_QUERIES.collect()
-        for sample in family.samples
-        if sample.name.endswith("_total") and sample.labels == {"outcome": outcome}
-    )
 
 
 # -- the GraphQL-over-HTTP audits --------------------------------------------------------------

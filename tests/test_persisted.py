@@ -12,38 +12,23 @@ import asyncio
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
 from app import metrics
-from app.main import create_app
 from app.persisted import operations_in, register_documents
 from app.schema import schema
 from app.settings import Settings
-from tests.fakes import live_server
+from tests.fakes import app_client, live_server
 from tests.test_cli import run_cli
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-
-
-@asynccontextmanager
-async def serving(settings: Settings, **update: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A separate app (its own process state) with ``update`` applied, over ASGI."""
-    app: FastAPI = create_app(settings.model_copy(update=update))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
-        yield c
 
 
 def sha256(text: str) -> str:
@@ -120,7 +105,7 @@ async def test_apq_store_is_shared_by_replicas(settings: Settings, make_person: 
     alice = await make_person("Alice")
     query = unique_query()
     sha = sha256(query)
-    async with serving(settings) as one, serving(settings) as two:
+    async with app_client(settings) as one, app_client(settings) as two:
         response = await one.post(
             "/graphql", json={"query": query, "extensions": persisted(sha)}, headers=alice.headers
         )
@@ -204,7 +189,7 @@ async def test_apq_stores_only_valid_documents_from_authenticated_clients(
 async def test_apq_can_be_switched_off(settings: Settings, make_person: Any) -> None:
     alice = await make_person("Alice")
     query = unique_query()
-    async with serving(settings, apq_enabled=False) as client:
+    async with app_client(settings, apq_enabled=False) as client:
         response = await client.get("/graphql", params=get_params(sha256(query)))
         assert response.status_code == 200
         assert codes(response.json()) == ["PERSISTED_QUERY_NOT_SUPPORTED"]
@@ -322,7 +307,7 @@ async def test_documents_register_command(
 
     # A registered hash runs without ever being sent in full, in the default mode too.
     alice = await make_person("Alice")
-    async with serving(settings) as client:
+    async with app_client(settings) as client:
         sha = names[f"Viewer{tag}"][0]
         response = await client.get("/graphql", params=get_params(sha), headers=alice.headers)
         assert response.json() == {"data": {"viewer": {"name": "Alice"}}}
@@ -352,7 +337,7 @@ async def test_trusted_documents_only(
     alice = await make_person("Alice")
     before = counted("refused")
 
-    async with serving(settings, trusted_documents_only=True) as client:
+    async with app_client(settings, trusted_documents_only=True) as client:
         # By hash (GET and POST), and in full (the same text, so the same hash).
         response = await client.get(
             "/graphql", params=get_params(viewer.sha256), headers=alice.headers

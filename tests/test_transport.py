@@ -23,20 +23,10 @@ from websockets.typing import Subprotocol
 
 from app.main import create_app
 from app.settings import Settings
+from tests.fakes import app_client
 
 ORIGIN = "https://app.example.com"
 CREATE = 'mutation { createWorkspace(input: {slug: "over-get", name: "G"}) { workspace { id } } }'
-
-
-@asynccontextmanager
-async def serving(settings: Settings, **update: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A separate app with ``update`` applied to the session's settings, over ASGI."""
-    app: FastAPI = create_app(settings.model_copy(update=update))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
-        yield c
 
 
 async def workspace_count(client: httpx.AsyncClient, person: Any) -> int:
@@ -165,7 +155,7 @@ async def test_the_configured_origin_gets_cors_others_do_not(
     settings: Settings, make_person: Any
 ) -> None:
     alice = await make_person()
-    async with serving(settings, cors_origins=[ORIGIN]) as client:
+    async with app_client(settings, cors_origins=[ORIGIN]) as client:
         response = await client.options("/graphql", headers=preflight(ORIGIN))
         assert response.status_code == 200, response.text
         assert response.headers["access-control-allow-origin"] == ORIGIN
@@ -213,7 +203,7 @@ async def test_introspection_can_be_switched_off(
     on = await client.post("/graphql", json={"query": query}, headers=alice.headers)
     assert "errors" not in on.json(), on.text
 
-    async with serving(settings, introspection=False) as off:
+    async with app_client(settings, introspection=False) as off:
         no_token: dict[str, str] = {}
         for headers in (no_token, alice.headers):
             response = await off.post("/graphql", json={"query": query}, headers=headers)
@@ -237,7 +227,7 @@ async def test_graphiql_is_served_when_enabled(client: httpx.AsyncClient) -> Non
 
 
 async def test_graphiql_can_be_switched_off(settings: Settings) -> None:
-    async with serving(settings, graphiql=False) as client:
+    async with app_client(settings, graphiql=False) as client:
         response = await client.get("/graphql", headers={"Accept": "text/html"})
         assert response.status_code == 404, response.text
         assert not response.headers.get("content-type", "").startswith("text/html")
