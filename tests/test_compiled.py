@@ -1234,3 +1234,18 @@ async def test_the_benchmark_workloads_run_on_plans(
         else:
             assert data["createIssue"]["userErrors"] == []
             assert data["createIssue"]["issue"]["identifier"].startswith("P4-")
+    # Concurrent requests share one plan while its sub-plans are still being compiled lazily:
+    # a fresh document (another operation name), eight requests at once, all alike.
+    request = json.loads(json.dumps(WORKLOAD_REQUESTS["W1"]))
+    request["query"] = request["query"].replace("query W1(", "query W1Concurrent(")
+    request["operationName"] = "W1Concurrent"
+    record.reset()
+    responses = await asyncio.gather(
+        *(gql.http.post("/graphql", json=request, headers=bench.owner.headers) for _ in range(8))
+    )
+    bodies = [response.content for response in responses]
+    assert all(response.status_code == 200 for response in responses)
+    assert b'"errors"' not in bodies[0]
+    assert bodies == [bodies[0]] * 8
+    assert record.compared == 8
+    assert record.differences == []
