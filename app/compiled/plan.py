@@ -265,13 +265,13 @@ class PlanCompiler:
             null_message=f"Cannot return null for non-nullable field {parent_type}.{name}.",
             takes_arguments=bool(field_def.args or node.arguments),
             needs_path=_needs_path(type_plan),
-            str_passes=_leaf(type_plan).str_passes,
+            str_passes=unwrapped(type_plan).str_passes,
         )
-        unwrapped = _leaf(type_plan)
-        if unwrapped.kind is TypeKind.LEAF:
-            plan.leaf = unwrapped
-        elif unwrapped.kind is TypeKind.OBJECT and unwrapped.fast_classes:
-            plan.object = unwrapped
+        inner = unwrapped(type_plan)
+        if inner.kind is TypeKind.LEAF:
+            plan.leaf = inner
+        elif inner.kind is TypeKind.OBJECT and inner.fast_classes:
+            plan.object = inner
         if plan.takes_arguments:
             plan.static_arguments = static_arguments(field_def, node)
         if name == "__typename":
@@ -394,7 +394,7 @@ class PlanCompiler:
         return frozenset({str, int, float, bool, datetime, date, Decimal, *enums})
 
 
-def _leaf(plan: TypePlan) -> TypePlan:
+def unwrapped(plan: TypePlan) -> TypePlan:
     """The type without its non-null wrapper."""
     if plan.kind is TypeKind.NON_NULL:
         assert plan.inner is not None
@@ -403,7 +403,7 @@ def _leaf(plan: TypePlan) -> TypePlan:
 
 
 def _needs_path(plan: TypePlan) -> bool:
-    return _leaf(plan).kind is not TypeKind.LEAF
+    return unwrapped(plan).kind is not TypeKind.LEAF
 
 
 def _builtin_scalar(type_: Any) -> bool:

@@ -34,7 +34,7 @@ from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from app.compiled.codegen import PLAIN as _PLAIN
 from app.compiled.codegen import field_runner
-from app.compiled.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind, TypePlan
+from app.compiled.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind, TypePlan, unwrapped
 
 
 class PlanRun:
@@ -404,7 +404,7 @@ class PlanRun:
         awaitable_indices: list[int] = []
         item_type = item_plan.type
         # Items that are objects of the item type's own classes: straight to their fields.
-        object_plan = _unwrapped(item_plan)
+        object_plan = unwrapped(item_plan)
         fast_classes = object_plan.fast_classes if object_plan.kind is TypeKind.OBJECT else None
         subplan: ObjectPlan | None = None
         iterator = iter(result)
@@ -581,10 +581,3 @@ class PlanRun:
                 self.executor, object_type, plan.details
             )
         return subplan
-
-
-def _unwrapped(type_plan: TypePlan) -> TypePlan:
-    if type_plan.kind is TypeKind.NON_NULL:
-        assert type_plan.inner is not None
-        return type_plan.inner
-    return type_plan
