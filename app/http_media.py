@@ -61,8 +61,8 @@ class HTTPCachePolicy:
 
     Only an answer without errors is cacheable. A request that carried a token gets a
     viewer's answer: ``private`` (a browser may keep it; a shared cache never). A request
-    without one could only select meta fields (DESIGN: Errors), the same for everyone:
-    ``public``. ``Vary: Accept, Authorization`` goes on every GET answer.
+    without one could only select meta fields (docs/architecture.md, error policy), the same
+    for everyone: ``public``. ``Vary: Accept, Authorization`` goes on every GET answer.
     """
 
     public_max_age: int = 300

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def to_async_database_url(url: str) -> str:
-    """Add the asyncpg driver to a plain ``postgresql://`` URL (DESIGN: Running)."""
+    """Add the asyncpg driver to a plain ``postgresql://`` URL (docs/operations.md)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]

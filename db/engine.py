@@ -24,7 +24,8 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # expire_on_commit=False: payloads are built from objects after the commit (DESIGN rule 2).
+    # expire_on_commit=False: payloads are built from objects after the commit
+    # (docs/architecture.md, rule 2).
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

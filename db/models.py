@@ -1,7 +1,7 @@
 """SQLAlchemy 2 typed models.
 
-Relationships are ``lazy="raise"`` (DESIGN rule 2): every load is explicit, so a forgotten
-eager load fails loudly in tests instead of issuing hidden queries on the event loop.
+Relationships are ``lazy="raise"`` (docs/architecture.md, rule 2): every load is explicit,
+so a forgotten eager load fails loudly in tests instead of issuing hidden queries on the event loop.
 Tenant-scoped tables carry ``workspace_id`` directly so authorization never needs a join.
 """
 

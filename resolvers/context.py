@@ -85,8 +85,9 @@ class Context(BaseContext):
         self.max_input_list = max_input_list
         self.observe_batch = observe_batch
         self.max_search_length = max_search_length
-        # Loader batches run concurrently, each on its own short-lived session (DESIGN rule 1);
-        # the semaphore bounds how many pool connections one request holds at once.
+        # Loader batches run concurrently, each on its own short-lived session
+        # (docs/architecture.md, rule 1); the semaphore bounds how many pool connections one
+        # request holds at once.
         self._connections = asyncio.Semaphore(max_connections)
         self.loaders = Loaders(self)
 

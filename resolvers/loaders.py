@@ -1,7 +1,7 @@
 """Per-request dataloaders (aiodataloader), built in the context, never at module level.
 
 Each batch function opens a short-lived session, calls one service batch method and
-returns exactly one result per key, in key order (DESIGN rule 3). Paged loaders take
+returns exactly one result per key, in key order (docs/architecture.md, rule 3). Paged loaders take
 ``(parent id, page args[, query])`` keys and run one query per distinct argument set,
 which in a nested query is one query per level.
 """

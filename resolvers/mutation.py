@@ -68,7 +68,9 @@ async def start_job(
     context: Context,
     work: Callable[[AsyncSession, Viewer], Awaitable[tuple[domain.Job, bool]]],
 ) -> payloads.JobPayload:
-    """Write the job row and commit, then enqueue (DESIGN rule 4): the row is the outbox.
+    """Write the job row and commit, then enqueue: the row is the outbox.
+
+    docs/architecture.md, rule 4.
 
     If Redis is unreachable the job stays QUEUED and the worker's sweeper enqueues it later;
     a repeated idempotency key returns the first job without enqueueing anything. Input IDs

@@ -177,7 +177,7 @@ async def run_import(run: JobRun, settings: ImportSettings) -> dict[str, Any]:
         )
     await run.progress(None, "Parsing the CSV.")  # a retry keeps the progress it had
     try:
-        # Parsing 10 MB is pure CPU work: keep it off the event loop (DESIGN rule 6).
+        # Parsing 10 MB is pure CPU work: keep it off the event loop (docs/architecture.md, rule 6).
         rows, errors = await asyncio.to_thread(_parse, text)
     except CsvHeaderError as error:
         raise Invalid(f"The CSV cannot be imported: {error}") from None

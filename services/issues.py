@@ -105,7 +105,10 @@ def _tsquery(text: str) -> ColumnElement[Any]:
 
 
 def _closed_at(status: IssueStatus, current: datetime | None) -> Any:
-    """DESIGN: set when moving to DONE/CANCELED, cleared when moving back to an open status."""
+    """Set when moving to DONE/CANCELED, cleared when moving back to an open status.
+
+    The closedAt rule of docs/architecture.md (domain rules).
+    """
     if status in CLOSED_STATUSES:
         return current if current is not None else func.now()
     return None

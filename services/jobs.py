@@ -119,7 +119,7 @@ class JobService:
     ) -> tuple[Job, bool]:
         """Write a QUEUED job row; ``(job, False)`` when the idempotency key names an earlier one.
 
-        The caller commits, then enqueues (DESIGN rule 4): the row is the outbox.
+        The caller commits, then enqueues (docs/architecture.md, rule 4): the row is the outbox.
         """
         self.viewer.require_role(workspace_id, WRITERS, action="start jobs")
         if idempotency_key is not None:

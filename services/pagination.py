@@ -1,7 +1,8 @@
 """Keyset (cursor) pagination, batched per parent.
 
 Strawberry's ``ListConnection`` slices in Python with offset cursors; we need keyset pages
-computed in PostgreSQL, one query for many parents (DESIGN rule 3), so this is our own.
+computed in PostgreSQL, one query for many parents (docs/architecture.md, rule 3), so this
+is our own.
 
 Every page query is ``unnest(parent ids) CROSS JOIN LATERAL (... ORDER BY ... LIMIT n+1)``:
 each parent gets its own page, and an index on (parent, sort columns) serves each lateral scan.
@@ -51,7 +52,10 @@ class PageArgs:
         default_size: int = DEFAULT_PAGE_SIZE,
         max_size: int = MAX_PAGE_SIZE,
     ) -> PageArgs:
-        """Apply DESIGN's paging rules: default 20 when neither is given, 0..100 otherwise."""
+        """Default 20 when neither is given, 0..100 otherwise.
+
+        The paging rule of docs/architecture.md (domain rules).
+        """
         for arg_name, value in (("first", first), ("last", last)):
             if value is not None and not 0 <= value <= max_size:
                 raise Invalid(

@@ -1,4 +1,4 @@
-"""The authenticated actor and the permission table of DESIGN.md (Security)."""
+"""The authenticated actor and the permission table of docs/security.md."""
 
 from __future__ import annotations
 

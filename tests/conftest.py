@@ -148,7 +148,10 @@ def _no_executor_differences() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _blockbuster() -> Iterator[BlockBuster]:
-    """Fail any test whose code makes a blocking call on the event loop (DESIGN rule 6)."""
+    """Fail any test whose code makes a blocking call on the event loop.
+
+    docs/architecture.md, rule 6.
+    """
     with blockbuster_ctx() as bb:
         # asyncpg reads ~/.pgpass (and SSL defaults) synchronously while opening a pool
         # connection: a one-off at connect time, not per query, so it is allowed there alone.

@@ -10,7 +10,7 @@ from graphql import build_schema
 from app.schema import schema
 from tests.contract import missing_from
 
-CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract" / "schema.graphql"
+CONTRACT = Path(__file__).resolve().parents[1] / "schema" / "contract.graphql"
 SNAPSHOT = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
 
 # Contract elements not served yet. It may only shrink: the test fails if anything else is
@@ -21,7 +21,7 @@ NOT_YET_SERVED: set[str] = set()
 @pytest.fixture(scope="module")
 def contract_sdl() -> str:
     if not CONTRACT.exists():
-        pytest.fail(f"the contract is not at {CONTRACT}: ../shared must sit beside the checkout")
+        pytest.fail(f"the contract is missing: {CONTRACT}")
     return CONTRACT.read_text()
 
 

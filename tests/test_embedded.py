@@ -1,5 +1,5 @@
 """The embedded servers behind ``issuegraph dev``: start, answer on the URL forms the app uses,
-keep data across a restart, and stop cleanly (DESIGN: Running)."""
+keep data across a restart, and stop cleanly (docs/operations.md)."""
 
 from __future__ import annotations
 

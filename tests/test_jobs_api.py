@@ -28,7 +28,7 @@ from tests.jobs_helpers import (
     start_triage,
     worker,
 )
-from tests.jobs_support import wait_for_job
+from tests.jobs_support import wait_for_arq_task, wait_for_job
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -170,8 +170,8 @@ async def test_a_canceled_queued_job_never_runs(
     survivor = job_of(await start_import(gql, member, space.project, issues_csv(2, start=100)))
     async with worker(settings):
         done = await wait_for_job(gql, member, survivor["id"])
-        # Give the worker time to get to the canceled one's task as well (it was queued first).
-        await asyncio.sleep(0.5)
+        # The canceled one's task (queued first) has been through the worker too.
+        await wait_for_arq_task(settings, doomed["id"])
     assert done["status"] == "SUCCEEDED", done
     assert done["result"]["created"] == 2
 

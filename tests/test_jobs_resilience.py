@@ -35,7 +35,7 @@ from tests.jobs_helpers import (
     wait_until,
     worker,
 )
-from tests.jobs_support import wait_for_job
+from tests.jobs_support import wait_for_arq_task, wait_for_job
 
 SessionFactory = async_sessionmaker[AsyncSession]
 BIG_IMPORT_ROWS = 20_000
@@ -133,7 +133,8 @@ async def test_a_provider_rejection_fails_the_job_at_once(
     job = job_of(await start_triage(gql, owner, space.issue))
     async with openai_worker(settings, fake_openai):
         done = await wait_for_job(gql, owner, job["id"])
-        await asyncio.sleep(0.3)  # a wrongly scheduled retry would ask again by now
+        # arq has finished the task without scheduling a retry: nothing will ask again.
+        await wait_for_arq_task(settings, job["id"])
 
     assert done["status"] == "FAILED", done
     assert done["attempts"] == 1
@@ -277,7 +278,8 @@ async def test_canceling_a_running_import_stops_it(
         canceled = job_of(await cancel(gql, owner, job["id"]))
         assert canceled["status"] == "CANCELED"
         at_cancel = await count_issues(session_factory, project)
-        await asyncio.sleep(1.0)
+        # The worker has seen the abort and ended the task (no retry pending).
+        await wait_for_arq_task(settings, job["id"])
         later = await read_job(gql, owner, job["id"])
         after_a_second = await count_issues(session_factory, project)
 

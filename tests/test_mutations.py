@@ -1,9 +1,10 @@
 """Every mutation of the contract except the job ones, through the GraphQL API.
 
 For each: success (the payload and a follow-up read), validation (INVALID), missing / malformed /
-foreign ids (NOT_FOUND, never FORBIDDEN), role checks (FORBIDDEN, per DESIGN's permission table)
-and conflicts (CONFLICT). Every failing case also checks that the failed mutation changed nothing:
-the whole database (every table but the tokens) is compared before and after.
+foreign ids (NOT_FOUND, never FORBIDDEN), role checks (FORBIDDEN, per the permission table in
+docs/security.md) and conflicts (CONFLICT). Every failing case also checks that the failed
+mutation changed nothing: the whole database (every table but the tokens) is compared before and
+after.
 
 Error cases are grouped (by area, or by the type of the target id), each group in one test whose
 cases are all checked and reported together, so a bug in one case does not hide the others. Most

@@ -39,7 +39,7 @@ from tests.jobs_helpers import (
     pk,
     start_triage,
 )
-from tests.jobs_support import running_worker, wait_for_job
+from tests.jobs_support import eventually, running_worker, wait_for_arq_task, wait_for_job
 from tests.test_shutdown import cli_env, exited_cleanly, serving
 
 LogLine = MutableMapping[str, Any]
@@ -288,6 +288,10 @@ async def test_job_lines_carry_the_job_and_the_request_that_enqueued_it(
     with captured_logs() as logs:
         async with running_worker(settings):
             done = await wait_for_job(gql, owner, job["id"])
+            # The worker logs job.succeeded after the row says so: wait for the line itself.
+            await eventually(
+                lambda: _logged(logs, "job.succeeded", pk(job["id"])), what="job.succeeded"
+            )
     assert done["status"] == "SUCCEEDED", done
 
     job_lines = [line for line in logs if line.get("job_id") == pk(job["id"])]
@@ -299,6 +303,10 @@ async def test_job_lines_carry_the_job_and_the_request_that_enqueued_it(
             assert line["job_kind"] == "TRIAGE_ISSUE", line
             assert line["request_id"] == "obs-enqueue-1", line
             assert line["attempt"] == 1, line
+
+
+async def _logged(logs: list[LogLine], event: str, job_id: int) -> bool:
+    return any(line["event"] == event and line.get("job_id") == job_id for line in logs)
 
 
 # -- /metrics ------------------------------------------------------------------------------------
@@ -349,6 +357,13 @@ async def test_metrics_cover_requests_errors_sql_loaders_jobs_queue_and_pool(
     queued = await scrape(client)
     async with running_worker(settings):
         assert (await wait_for_job(gql, owner, job["id"]))["status"] == "SUCCEEDED"
+        # The worker records its metrics after the row says SUCCEEDED, and arq takes the task
+        # off the queue after that: wait for both before the final scrape.
+        await wait_for_arq_task(settings, job["id"])
+        await eventually(
+            lambda: _job_metrics_recorded(client, before),
+            what="jobs_finished_total recorded",
+        )
     after = await scrape(client)
 
     def delta(name: str, **labels: str) -> float:
@@ -379,6 +394,11 @@ async def test_metrics_cover_requests_errors_sql_loaders_jobs_queue_and_pool(
     assert delta("issuegraph_jobs_started_total", kind="TRIAGE_ISSUE") == 1
     assert delta("issuegraph_jobs_finished_total", kind="TRIAGE_ISSUE", status="succeeded") == 1
     assert delta("issuegraph_job_duration_seconds_count", kind="TRIAGE_ISSUE") == 1
+
+
+async def _job_metrics_recorded(client: httpx.AsyncClient, before: str) -> bool:
+    name, labels = "issuegraph_jobs_finished_total", {"kind": "TRIAGE_ISSUE"}
+    return sample(await scrape(client), name, **labels) > sample(before, name, **labels)
 
 
 # -- health and readiness ------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Nested reads cost a fixed number of SQL statements, whatever the page size (DESIGN rule 3).
+"""Nested reads cost a fixed number of SQL statements, whatever the page size.
 
-Statements are counted on the app's own engine with ``before_cursor_execute``; each query is
-run once before counting so one-off connection setup is not counted.
+docs/architecture.md, rule 3. Statements are counted on the app's own engine with
+``before_cursor_execute``; each query is run once before counting so one-off connection setup is
+not counted.
 """
 
 from __future__ import annotations
