@@ -12,8 +12,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
+from app.auth import bearer_token, viewer_for
+from db.reads import EngineReads
 from schema.ids import pk_of
-from services.auth import authenticate
 from services.errors import NotFound
 from services.exports import ExportExpired, find_download, read_chunk
 
@@ -22,20 +23,14 @@ router = APIRouter()
 
 @router.get("/jobs/{job_id}/download", include_in_schema=False)
 async def download_export(job_id: str, request: Request) -> StreamingResponse:
-    from app.main import AppState, bearer_token
-
-    state: AppState = request.app.state.issuegraph
-    token = bearer_token(request)
-    unauthorized = HTTPException(
-        401, "Send `Authorization: Bearer <token>`.", {"WWW-Authenticate": "Bearer"}
-    )
-    if token is None:
-        raise unauthorized
+    state = request.app.state.issuegraph
+    reads = EngineReads(state.engine, state.settings.request_max_connections)
+    viewer = await viewer_for(bearer_token(request), reads, state.session_factory)
+    if viewer is None:
+        raise HTTPException(
+            401, "Send `Authorization: Bearer <token>`.", {"WWW-Authenticate": "Bearer"}
+        )
     async with state.session_factory() as session:
-        viewer = await authenticate(session, token)
-        await session.commit()
-        if viewer is None:
-            raise unauthorized
         pk = pk_of(job_id, "Job")
         try:
             if pk is None:

@@ -54,8 +54,8 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics_endpoint(request: Request) -> Response:
     state = request.app.state.issuegraph
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), state.read_session_factory() as session:
-            queued = await session.scalar(
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), state.engine.connect() as connection:
+            queued = await connection.scalar(
                 select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
             )
         metrics.QUEUE_DEPTH.set(queued or 0)

@@ -34,6 +34,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from app.auth import bearer_token, parse_bearer, viewer_for
 from app.downloads import router as downloads_router
 from app.extensions import record_error_codes
 from app.graphiql import graphiql_html, mount_static
@@ -53,12 +54,11 @@ from app.rate_limit import RateLimiter
 from app.schema import build_schema
 from app.settings import Settings, get_settings
 from db.engine import create_engine, create_read_session_factory, create_session_factory
+from db.reads import EngineReads
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
 from resolvers.context import Context, JobWiring
-from services.auth import authenticate
 from services.imports import ImportSettings
 from services.jobs import JobLimits
-from services.viewer import Viewer
 
 
 @dataclass
@@ -68,22 +68,10 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
-    read_session_factory: async_sessionmaker[AsyncSession]
     redis: ArqRedis
     jobs: JobWiring
     rate_limiter: RateLimiter | None
     documents: DocumentStore
-
-
-def parse_bearer(header: str) -> str | None:
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-def bearer_token(request: HTTPConnection) -> str | None:
-    return parse_bearer(request.headers.get("authorization", ""))
 
 
 def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
@@ -313,9 +301,7 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
             token = bearer_token(context.request) if context.request is not None else None
         if token is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        async with context.session_factory() as session:
-            context.viewer = await authenticate(session, token)
-            await session.commit()
+        context.viewer = await viewer_for(token, context.reads, context.session_factory)
         if context.viewer is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return await super().on_ws_connect(context)
@@ -342,7 +328,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings,
             engine,
             create_session_factory(engine),
-            create_read_session_factory(engine),
             redis,
             job_wiring(settings, redis),
             RateLimiter(redis, settings.rate_limit_points_per_hour)
@@ -366,21 +351,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def get_context(connection: HTTPConnection) -> Context:
         """HTTP requests authenticate here; WebSockets in ``on_ws_connect``."""
         state: AppState = connection.app.state.issuegraph
-        viewer: Viewer | None = None
+        reads = EngineReads(state.engine, settings.request_max_connections)
         token = bearer_token(connection) if connection.scope["type"] == "http" else None
-        if token is not None:
-            async with state.session_factory() as session:
-                viewer = await authenticate(session, token)
-                await session.commit()
         return Context(
             session_factory=state.session_factory,
-            read_session_factory=state.read_session_factory,
-            viewer=viewer,
+            reads=reads,
+            viewer=await viewer_for(token, reads, state.session_factory),
             request_id=connection.scope.get("state", {}).get("request_id", ""),
             jobs=state.jobs,
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
-            max_connections=settings.request_max_connections,
             max_input_list=settings.max_input_list,
             observe_batch=observe_batch,
             max_search_length=settings.max_search_length,

@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextvars
 import weakref
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
+from db import reads
 
 
 @dataclass
@@ -37,12 +36,12 @@ _engines: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
 def instrument_engine(engine: AsyncEngine) -> None:
     """Count statements per request, and remember the engine for the pool gauge."""
 
-    def count(*_: Any) -> None:
+    def count(statement: str) -> None:
         stats = current_request.get()
         if stats is not None:
             stats.sql_statements += 1
 
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    reads.listen(engine, count)  # both paths: units of work and prepared reads
     _engines.add(engine)
 
 

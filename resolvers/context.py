@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence, Sized
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 from strawberry.types.nodes import Selection
 
+from db.reads import Reads
 from resolvers import prefetch
 from resolvers.loaders import Loaders
 from schema.connections import fields_of
@@ -57,20 +57,22 @@ class Context(BaseContext):
         self,
         *,
         session_factory: async_sessionmaker[AsyncSession],
+        reads: Reads,
         viewer: Viewer | None,
-        read_session_factory: async_sessionmaker[AsyncSession] | None = None,
         request_id: str,
         jobs: JobWiring | None = None,
         default_page_size: int = 20,
         max_page_size: int = 100,
-        max_connections: int = 2,
         max_input_list: int = 100,
         observe_batch: Callable[[str, int], None] | None = None,
         max_search_length: int = 200,
     ) -> None:
         super().__init__()
         self.session_factory = session_factory
-        self.read_session_factory = read_session_factory or session_factory
+        # Loader batches and root reads: statements compiled once, each on a pooled connection
+        # of its own for its round trip (docs/architecture.md, rule 1; db/reads.py), at most
+        # REQUEST_MAX_CONNECTIONS at a time per request.
+        self.reads = reads
         self.viewer = viewer
         self.request_id = request_id
         self._jobs = jobs
@@ -85,10 +87,6 @@ class Context(BaseContext):
         self.max_input_list = max_input_list
         self.observe_batch = observe_batch
         self.max_search_length = max_search_length
-        # Loader batches run concurrently, each on its own short-lived session
-        # (docs/architecture.md, rule 1); the semaphore bounds how many pool connections one
-        # request holds at once.
-        self._connections = asyncio.Semaphore(max_connections)
         self.loaders = Loaders(self)
 
     @property
@@ -108,12 +106,6 @@ class Context(BaseContext):
         if self.viewer is None:  # the auth extension stops such operations before execution
             raise GraphQLError("Authentication required.", extensions={"code": "UNAUTHENTICATED"})
         return self.viewer
-
-    @asynccontextmanager
-    async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A short-lived session for one loader batch; never shared between tasks."""
-        async with self._connections, self.read_session_factory() as session:
-            yield session
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

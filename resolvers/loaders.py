@@ -1,9 +1,9 @@
 """Per-request dataloaders (aiodataloader), built in the context, never at module level.
 
-Each batch function opens a short-lived session, calls one service batch method and
-returns exactly one result per key, in key order (docs/architecture.md, rule 3). Paged loaders take
-``(parent id, page args[, query])`` keys and run one query per distinct argument set,
-which in a nested query is one query per level.
+Each batch function calls one service batch method on the request's reads (``db.reads``: a
+pooled connection per statement) and returns exactly one result per key, in key order
+(docs/architecture.md, rule 3). Paged loaders take ``(parent id, page args[, query])`` keys and
+run one query per distinct argument set, which in a nested query is one query per level.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.connections import convert_page
+from db.reads import Reads, Row
 from schema.types import (
     Comment,
     Issue,
@@ -28,18 +27,18 @@ from schema.types import (
     User,
     Workspace,
 )
-from services.comments import CommentService
+from services.comments import CommentReads
 from services.errors import DomainError
-from services.insights import InsightService
-from services.issues import IssueQuery, IssueService
-from services.jobs import JobService
-from services.labels import LabelService
+from services.insights import InsightReads
+from services.issues import IssueQuery, IssueReads
+from services.jobs import JobReads
+from services.labels import LabelReads
 from services.pagination import Page, PageArgs
-from services.projects import ProjectService
+from services.projects import ProjectReads
 from services.types import JobKind, JobStatus
-from services.users import UserService
+from services.users import UserReads
 from services.viewer import Viewer
-from services.workspaces import WorkspaceService
+from services.workspaces import WorkspaceReads
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -49,7 +48,7 @@ V = TypeVar("V")
 PageKey = tuple[int, PageArgs]
 IssuePageKey = tuple[int, PageArgs, IssueQuery]
 JobPageKey = tuple[int, PageArgs, JobStatus | None, JobKind | None]
-GroupFetch = Callable[[AsyncSession, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+GroupFetch = Callable[[Reads, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
 
@@ -141,59 +140,55 @@ class Loaders:
     def _viewer(self) -> Viewer:
         return self._context.require_viewer()
 
+    @property
+    def _db(self) -> Reads:
+        return self._context.reads
+
     # -- objects by id ---------------------------------------------------------------------
 
     async def _users(self, ids: Sequence[int]) -> list[User | None]:
-        async with self._context.read_session() as session:
-            views = await UserService(session, self._viewer).get_many(ids)
-        return [User.from_view(v) if v else None for v in views]
+        rows = await UserReads(self._db, self._viewer).get_many(ids)
+        return [User.from_row(r) if r else None for r in rows]
 
     async def _workspaces(self, ids: Sequence[int]) -> list[Workspace | None]:
-        async with self._context.read_session() as session:
-            rows = await WorkspaceService(session, self._viewer).get_many(ids)
-        return [Workspace.from_model(w) if w else None for w in rows]
+        rows = await WorkspaceReads(self._db, self._viewer).get_many(ids)
+        return [Workspace.from_row(r) if r else None for r in rows]
 
     async def _projects(self, ids: Sequence[int]) -> list[Project | None]:
-        async with self._context.read_session() as session:
-            rows = await ProjectService(session, self._viewer).get_many(ids)
-        return [Project.from_model(p) if p else None for p in rows]
+        rows = await ProjectReads(self._db, self._viewer).get_many(ids)
+        return [Project.from_row(r) if r else None for r in rows]
 
     async def _issues(self, ids: Sequence[int]) -> list[Issue | None]:
-        async with self._context.read_session() as session:
-            rows = await IssueService(session, self._viewer).get_many(ids)
-        return [Issue.from_model(i) if i else None for i in rows]
+        rows = await IssueReads(self._db, self._viewer).get_many(ids)
+        return [Issue.from_row(r) if r else None for r in rows]
 
     async def _labels(self, ids: Sequence[int]) -> list[Label | None]:
-        async with self._context.read_session() as session:
-            rows = await LabelService(session, self._viewer).get_many(ids)
-        return [Label.from_model(label) if label else None for label in rows]
+        rows = await LabelReads(self._db, self._viewer).get_many(ids)
+        return [Label.from_row(r) if r else None for r in rows]
 
     async def _comments(self, ids: Sequence[int]) -> list[Comment | None]:
-        async with self._context.read_session() as session:
-            rows = await CommentService(session, self._viewer).get_many(ids)
-        return [Comment.from_model(c) if c else None for c in rows]
+        rows = await CommentReads(self._db, self._viewer).get_many(ids)
+        return [Comment.from_row(r) if r else None for r in rows]
 
     async def _jobs(self, ids: Sequence[int]) -> list[Job | None]:
-        async with self._context.read_session() as session:
-            rows = await JobService(session, self._viewer).get_many(ids)
-        return [Job.from_model(j) if j else None for j in rows]
+        rows = await JobReads(self._db, self._viewer).get_many(ids)
+        return [Job.from_row(r) if r else None for r in rows]
 
     async def _insights(self, issue_ids: Sequence[int]) -> list[IssueInsight | None]:
-        async with self._context.read_session() as session:
-            rows = await InsightService(session, self._viewer).latest_for_issues(issue_ids)
-        return [IssueInsight.from_model(i) if i else None for i in rows]
+        rows = await InsightReads(self._db, self._viewer).latest_for_issues(issue_ids)
+        return [IssueInsight.from_row(r) if r else None for r in rows]
 
     async def _issue_labels(self, issue_ids: Sequence[int]) -> list[list[Label]]:
-        async with self._context.read_session() as session:
-            per_issue = await LabelService(session, self._viewer).for_issues(issue_ids)
+        per_issue = await LabelReads(self._db, self._viewer).for_issues(issue_ids)
         converted: dict[int, Label] = {}  # one GraphQL object per distinct label
 
-        def label_of(row: Any) -> Label:
-            if row.id not in converted:
-                converted[row.id] = Label.from_model(row)
-            return converted[row.id]
+        def label_of(row: Row) -> Label:
+            label = converted.get(row["id"])
+            if label is None:
+                label = converted[row["id"]] = Label.from_row(row)
+            return label
 
-        return [[label_of(label) for label in labels] for labels in per_issue]
+        return [[label_of(row) for row in rows] for rows in per_issue]
 
     # -- pages and counts per parent ---------------------------------------------------------
 
@@ -207,8 +202,7 @@ class Loaders:
             results: dict[tuple[Any, ...], V | Exception] = {}
             for rest, parents in groups.items():
                 try:
-                    async with self._context.read_session() as session:
-                        by_parent = await fetch(session, self._viewer, parents, rest)
+                    by_parent = await fetch(self._db, self._viewer, parents, rest)
                 except DomainError as error:  # e.g. a bad cursor: fails only its own keys
                     for parent in parents:
                         results[(parent, *rest)] = error
@@ -232,76 +226,76 @@ class Loaders:
             loader.prime(item.pk, item)
 
     async def _member_pages(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Membership]]:
-        pages = await WorkspaceService(session, viewer).member_pages(parents, rest[0])
-        return {k: convert_page(p, Membership.from_model) for k, p in pages.items()}
+        pages = await WorkspaceReads(db, viewer).member_pages(parents, rest[0])
+        return {k: p.map(Membership.from_row) for k, p in pages.items()}
 
     async def _member_counts(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
-        return await WorkspaceService(session, viewer).member_counts(parents)
+        return await WorkspaceReads(db, viewer).member_counts(parents)
 
     async def _project_pages(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Project]]:
-        pages = await ProjectService(session, viewer).pages(parents, rest[0])
-        converted = {k: convert_page(p, Project.from_model) for k, p in pages.items()}
+        pages = await ProjectReads(db, viewer).pages(parents, rest[0])
+        converted = {k: p.map(Project.from_row) for k, p in pages.items()}
         for page in converted.values():
             self._prime(self.project, page.items)
         return converted
 
     async def _project_counts(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
-        return await ProjectService(session, viewer).counts(parents)
+        return await ProjectReads(db, viewer).counts(parents)
 
     async def _label_pages(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Label]]:
-        pages = await LabelService(session, viewer).pages(parents, rest[0])
-        return {k: convert_page(p, Label.from_model) for k, p in pages.items()}
+        pages = await LabelReads(db, viewer).pages(parents, rest[0])
+        return {k: p.map(Label.from_row) for k, p in pages.items()}
 
     async def _label_counts(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
-        return await LabelService(session, viewer).counts(parents)
+        return await LabelReads(db, viewer).counts(parents)
 
     async def _issue_pages(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Issue]]:
         args, query = rest
-        pages = await IssueService(session, viewer).pages(parents, args, query)
-        return {k: convert_page(p, Issue.from_model) for k, p in pages.items()}
+        pages = await IssueReads(db, viewer).pages(parents, args, query)
+        return {k: p.map(Issue.from_row) for k, p in pages.items()}
 
     async def _issue_counts(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
-        return await IssueService(session, viewer).counts(parents, rest[0])
+        return await IssueReads(db, viewer).counts(parents, rest[0])
 
     async def _comment_pages(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Comment]]:
-        pages = await CommentService(session, viewer).pages(parents, rest[0])
-        return {k: convert_page(p, Comment.from_model) for k, p in pages.items()}
+        pages = await CommentReads(db, viewer).pages(parents, rest[0])
+        return {k: p.map(Comment.from_row) for k, p in pages.items()}
 
     async def _comment_counts(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
-        return await CommentService(session, viewer).counts(parents)
+        return await CommentReads(db, viewer).counts(parents)
 
     async def _job_pages(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Job]]:
         args, status, kind = rest
-        pages = await JobService(session, viewer).pages(parents, args, status, kind)
-        converted = {k: convert_page(p, Job.from_model) for k, p in pages.items()}
+        pages = await JobReads(db, viewer).pages(parents, args, status, kind)
+        converted = {k: p.map(Job.from_row) for k, p in pages.items()}
         for page in converted.values():
             self._prime(self.job, page.items)
         return converted
 
     async def _job_counts(
-        self, session: AsyncSession, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         status, kind = rest
-        return await JobService(session, viewer).counts(parents, status, kind)
+        return await JobReads(db, viewer).counts(parents, status, kind)

@@ -10,12 +10,12 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.connections import Connection, constant, convert_page
+from schema.connections import Connection, constant
 from schema.ids import from_global_id, pk_of
 from schema.types import Issue, Job, Node, Project, User, Workspace
-from services.issues import IssueService
-from services.projects import ProjectService
-from services.workspaces import WorkspaceService
+from services.issues import PROJECT_PREFIX, IssueReads
+from services.projects import ProjectReads
+from services.workspaces import WorkspaceReads
 
 ContextInfo = Info[Context, Any]
 
@@ -87,10 +87,9 @@ class Query:
     ) -> Connection[Workspace]:
         context = info.context
         args = context.page_args(first, after, last, before)
-        async with context.read_session() as session:
-            service = WorkspaceService(session, context.require_viewer())
-            page = convert_page(await service.page_for_viewer(args), Workspace.from_model)
-            total = service.count_for_viewer()
+        reads = WorkspaceReads(context.reads, context.require_viewer())
+        page = (await reads.page_for_viewer(args)).map(Workspace.from_row)
+        total = reads.count_for_viewer()
         for workspace in page.items:
             context.loaders.workspace.prime(workspace.pk, workspace)
         return Connection.of(page, lambda: constant(total))
@@ -98,38 +97,35 @@ class Query:
     @strawberry.field
     async def workspace(self, info: ContextInfo, slug: str) -> Workspace | None:
         context = info.context
-        async with context.read_session() as session:
-            row = await WorkspaceService(session, context.require_viewer()).get_by_slug(slug)
+        row = await WorkspaceReads(context.reads, context.require_viewer()).get_by_slug(slug)
         if row is None:
             return None
-        workspace = Workspace.from_model(row)
+        workspace = Workspace.from_row(row)
         context.loaders.workspace.prime(workspace.pk, workspace)
         return workspace
 
     @strawberry.field
     async def project(self, info: ContextInfo, workspace_slug: str, key: str) -> Project | None:
         context = info.context
-        async with context.read_session() as session:
-            row = await ProjectService(session, context.require_viewer()).get_by_key(
-                workspace_slug, key
-            )
+        reads = ProjectReads(context.reads, context.require_viewer())
+        row = await reads.get_by_key(workspace_slug, key)
         if row is None:
             return None
-        project = Project.from_model(row)
+        project = Project.from_row(row)
         context.loaders.project.prime(project.pk, project)
         return project
 
     @strawberry.field(description="By identifier, e.g. ENG-42.")
     async def issue(self, info: ContextInfo, workspace_slug: str, identifier: str) -> Issue | None:
         context = info.context
-        async with context.read_session() as session:
-            row = await IssueService(session, context.require_viewer()).get_by_identifier(
-                workspace_slug, identifier
-            )
+        reads = IssueReads(context.reads, context.require_viewer())
+        row = await reads.get_by_identifier(workspace_slug, identifier)
         if row is None:
             return None
-        issue = Issue.from_model(row)
+        issue = Issue.from_row(row)
+        project = Project.from_row(row, prefix=PROJECT_PREFIX)  # joined to the issue's row
         context.loaders.issue.prime(issue.pk, issue)
+        context.loaders.project.prime(project.pk, project)
         await context.prefetch_issues([issue], info.selected_fields[0].selections, connection=False)
         return issue
 
@@ -145,11 +141,9 @@ class Query:
         context = info.context
         args = context.page_args(first, after, None, None)
         context.check_string_length(query, "query")
-        async with context.read_session() as session:
-            page, total = await IssueService(session, context.require_viewer()).search(
-                workspace_slug, query, args
-            )
-        issues = convert_page(page, Issue.from_model)
+        reads = IssueReads(context.reads, context.require_viewer())
+        page, total = await reads.search(workspace_slug, query, args)
+        issues = page.map(Issue.from_row)
         await context.prefetch_issues(issues.items, info.selected_fields[0].selections)
         return Connection.of(issues, lambda: constant(total))
 

@@ -18,7 +18,7 @@ from schema.ids import pk_of
 from schema.types import Job
 from services import job_events
 from services.auth import current_roles
-from services.jobs import JobService
+from services.jobs import JobReads
 from services.types import JobStatus
 
 ContextInfo = Info[Context, Any]
@@ -30,11 +30,10 @@ RESYNC_SECONDS = 10.0
 
 async def _load(context: Context, pk: int, *, fresh_roles: bool = False) -> Job | None:
     viewer = context.require_viewer()
-    async with context.read_session() as session:
-        if fresh_roles:  # a socket lives long: take the viewer's memberships as they are now
-            viewer = await current_roles(session, viewer)
-        [row] = await JobService(session, viewer).get_many([pk])
-    return Job.from_model(row) if row is not None else None
+    if fresh_roles:  # a socket lives long: take the viewer's memberships as they are now
+        viewer = await current_roles(context.reads, viewer)
+    [row] = await JobReads(context.reads, viewer).get_many([pk])
+    return Job.from_row(row) if row is not None else None
 
 
 def _state(job: Job) -> tuple[object, ...]:
@@ -55,7 +54,7 @@ async def _stream(
                 ignore_subscribe_messages=True, timeout=RESYNC_SECONDS
             )
             if message is not None and message.get("type") == "message":
-                job = Job.from_model(job_events.decode(message["data"]))
+                job = Job.from_row(job_events.decode(message["data"]))
                 if time.monotonic() - checked < RESYNC_SECONDS:
                     if _state(job) != last:
                         last = _state(job)

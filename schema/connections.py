@@ -15,21 +15,35 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from services.pagination import Page
 
 NodeT = TypeVar("NodeT")
-ModelT = TypeVar("ModelT")
 
 
 @strawberry.type
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    _page: strawberry.Private[Page[Any]]
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return self._page.cursor(0) if self._page.items else None
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        items = self._page.items
+        return self._page.cursor(len(items) - 1) if items else None
+
+
+def _edge_cursor(root: Edge[Any]) -> str:
+    """Encoded when selected: most clients page with ``pageInfo`` or not at all."""
+    return root._page.cursor(root._index)
 
 
 @strawberry.type
 class Edge(Generic[NodeT]):
-    cursor: str
+    cursor: str = strawberry.field(resolver=_edge_cursor)
     node: NodeT
+    _page: strawberry.Private[Page[Any]]
+    _index: strawberry.Private[int]
 
 
 @strawberry.type
@@ -50,24 +64,14 @@ class Connection(Generic[NodeT]):
     ) -> Connection[NodeT]:
         """A connection over a page whose items are already GraphQL objects."""
         return cls(
-            edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, page.items, strict=True)],
+            edges=[Edge(node=n, _page=page, _index=i) for i, n in enumerate(page.items)],
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
+                _page=page,
             ),
             _count=count,
         )
-
-
-def convert_page(page: Page[ModelT], convert: Callable[[ModelT], NodeT]) -> Page[NodeT]:
-    return Page(
-        items=[convert(item) for item in page.items],
-        cursors=page.cursors,
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-    )
 
 
 async def constant(value: int) -> int:

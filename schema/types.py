@@ -8,14 +8,17 @@ reach a per-request dataloader through ``info.context.loaders`` (never by import
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from db.reads import Row
 from schema.connections import Connection, counter
 from schema.enums import IssueOrderField, OrderDirection
 from schema.ids import to_global_id
@@ -24,6 +27,7 @@ from services import types as domain
 from services.issues import IssueQuery
 
 T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
 
 
 def deferred(awaitable: Awaitable[T]) -> T:
@@ -37,6 +41,18 @@ def deferred(awaitable: Awaitable[T]) -> T:
 
 def _prefetched() -> Any:
     return dataclasses.field(default_factory=dict)
+
+
+# Read rows carry enums as their database labels; these give the members.
+def _members(enum_cls: type[E]) -> dict[str, E]:
+    return {member.value: member for member in enum_cls}
+
+
+_ROLE = _members(domain.Role)
+_STATUS = _members(domain.IssueStatus)
+_PRIORITY = _members(domain.IssuePriority)
+_JOB_KIND = _members(domain.JobKind)
+_JOB_STATUS = _members(domain.JobStatus)
 
 
 @strawberry.interface(
@@ -58,13 +74,15 @@ class User(Node):
     visible_to_viewer: strawberry.Private[bool]
 
     @classmethod
-    def from_view(cls, user: domain.UserView) -> User:
+    def from_row(cls, row: Row) -> User:
+        """From ``UserReads``: ``email`` is already null where the viewer may not see it."""
+        pk = row["id"]
         return cls(
-            id=to_global_id("User", user.id),
-            name=user.name,
-            email=user.email,
-            pk=user.id,
-            visible_to_viewer=user.visible_to_viewer,
+            id=to_global_id("User", pk),
+            name=row["name"],
+            email=row["email"],
+            pk=pk,
+            visible_to_viewer=row["visible_to_viewer"],
         )
 
     @classmethod
@@ -93,6 +111,12 @@ class Membership:
             workspace_id=membership.workspace_id,
         )
 
+    @classmethod
+    def from_row(cls, row: Row) -> Membership:
+        return cls(
+            role=_ROLE[row["role"]], user_id=row["user_id"], workspace_id=row["workspace_id"]
+        )
+
 
 @strawberry.type
 class Workspace(Node):
@@ -108,6 +132,11 @@ class Workspace(Node):
             name=workspace.name,
             pk=workspace.id,
         )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Workspace:
+        pk = row["id"]
+        return cls(id=to_global_id("Workspace", pk), slug=row["slug"], name=row["name"], pk=pk)
 
     @strawberry.field
     def viewer_role(self, info: Info[Any, Any]) -> domain.Role:
@@ -196,6 +225,19 @@ class Project(Node):
             workspace_id=project.workspace_id,
         )
 
+    @classmethod
+    def from_row(cls, row: Row, prefix: str = "") -> Project:
+        """``prefix``: where the project's columns come joined to another row's."""
+        pk = row[prefix + "id"]
+        return cls(
+            id=to_global_id("Project", pk),
+            key=row[prefix + "key"],
+            name=row[prefix + "name"],
+            description=row[prefix + "description"],
+            pk=pk,
+            workspace_id=row[prefix + "workspace_id"],
+        )
+
     @strawberry.field
     async def workspace(self, info: Info[Any, Any]) -> Workspace:
         workspace: Workspace = await info.context.loaders.workspace.load(self.workspace_id)
@@ -254,6 +296,17 @@ class Label(Node):
             workspace_id=label.workspace_id,
         )
 
+    @classmethod
+    def from_row(cls, row: Row) -> Label:
+        pk = row["id"]
+        return cls(
+            id=to_global_id("Label", pk),
+            name=row["name"],
+            color=row["color"],
+            pk=pk,
+            workspace_id=row["workspace_id"],
+        )
+
 
 @strawberry.type
 class Issue(Node):
@@ -290,6 +343,26 @@ class Issue(Node):
             workspace_id=issue.workspace_id,
             reporter_id=issue.reporter_id,
             assignee_id=issue.assignee_id,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Issue:
+        pk = row["id"]
+        return cls(
+            id=to_global_id("Issue", pk),
+            number=row["number"],
+            title=row["title"],
+            body=row["body"],
+            status=_STATUS[row["status"]],
+            priority=_PRIORITY[row["priority"]],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            closed_at=row["closed_at"],
+            pk=pk,
+            project_id=row["project_id"],
+            workspace_id=row["workspace_id"],
+            reporter_id=row["reporter_id"],
+            assignee_id=row["assignee_id"],
         )
 
     @strawberry.field(description="Project key and number, e.g. ENG-42.")
@@ -384,6 +457,18 @@ class Comment(Node):
             author_id=comment.author_id,
         )
 
+    @classmethod
+    def from_row(cls, row: Row) -> Comment:
+        pk = row["id"]
+        return cls(
+            id=to_global_id("Comment", pk),
+            body=row["body"],
+            created_at=row["created_at"],
+            pk=pk,
+            issue_id=row["issue_id"],
+            author_id=row["author_id"],
+        )
+
     @strawberry.field
     def author(self, info: Info[Any, Any]) -> User:
         if "author" in self.prefetched:
@@ -409,13 +494,13 @@ class IssueInsight:
     suggested_label_ids: strawberry.Private[list[int]]
 
     @classmethod
-    def from_model(cls, insight: domain.IssueInsight) -> IssueInsight:
+    def from_row(cls, row: Row) -> IssueInsight:
         return cls(
-            summary=insight.summary,
-            suggested_priority=insight.suggested_priority,
-            model=insight.model,
-            created_at=insight.created_at,
-            suggested_label_ids=list(insight.suggested_label_ids),
+            summary=row["summary"],
+            suggested_priority=_PRIORITY[row["suggested_priority"]],
+            model=row["model"],
+            created_at=row["created_at"],
+            suggested_label_ids=list(row["suggested_label_ids"]),
         )
 
     @strawberry.field
@@ -459,6 +544,28 @@ class Job(Node):
             workspace_id=job.workspace_id,
             created_by_id=job.created_by,
             raw_result=job.result,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Job:
+        """From ``JobReads``, or a job-change event's snapshot (``services.job_events``)."""
+        pk = row["id"]
+        result = row["result"]
+        return cls(
+            id=to_global_id("Job", pk),
+            kind=_JOB_KIND[row["kind"]],
+            status=_JOB_STATUS[row["status"]],
+            progress=row["progress"],
+            message=row["message"],
+            error=row["error"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            pk=pk,
+            workspace_id=row["workspace_id"],
+            created_by_id=row["created_by"],
+            raw_result=orjson.loads(result) if isinstance(result, str) else result,
         )
 
     @strawberry.field(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import JSON, func, or_, select, type_coerce, update
+from sqlalchemy import BigInteger, String, Text, bindparam, cast, func, or_, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiToken, Membership, Role, User
+from db.reads import Reads, ReadStatement
 from services import validation
 from services.errors import Conflict, NotFound
 from services.viewer import Viewer
@@ -28,48 +30,76 @@ def generate_token() -> str:
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 
+_users = User.__table__
+_tokens = ApiToken.__table__
+_memberships = Membership.__table__
+_member = _memberships.c.id.is_not(None)
+# The token's user, all their roles, and whether the token's last use is worth recording.
+TOKEN_VIEWER = ReadStatement(
+    select(
+        _users.c.id,
+        _users.c.name,
+        _users.c.email,
+        func.array_agg(aggregate_order_by(_memberships.c.workspace_id, _memberships.c.id))
+        .filter(_member)
+        .label("workspace_ids"),
+        func.array_agg(aggregate_order_by(cast(_memberships.c.role, Text), _memberships.c.id))
+        .filter(_member)
+        .label("roles"),
+        _tokens.c.id.label("token_id"),
+        or_(
+            _tokens.c.last_used_at.is_(None),
+            _tokens.c.last_used_at < func.now() - LAST_USED_PRECISION,
+        ).label("stale"),
+    )
+    .select_from(_users)
+    .join(_tokens, _tokens.c.user_id == _users.c.id)
+    .outerjoin(_memberships, _memberships.c.user_id == _users.c.id)
+    .where(
+        _tokens.c.token_hash == bindparam("token_hash", type_=String),
+        _tokens.c.revoked_at.is_(None),
+        or_(_tokens.c.expires_at.is_(None), _tokens.c.expires_at > func.now()),
+    )
+    .group_by(_users.c.id, _tokens.c.id)
+)
+_ROLES = {role.value: role for role in Role}
 
-async def authenticate(session: AsyncSession, token: str) -> Viewer | None:
+
+@dataclass(frozen=True)
+class Authentication:
+    viewer: Viewer
+    # The token's ``last_used_at`` is over a minute old: record this use (``record_use``).
+    stale: bool
+
+
+async def authenticate(db: Reads, token: str) -> Authentication | None:
     """Resolve a bearer token to its viewer and all their roles in one statement.
 
-    ``api_tokens.last_used_at`` is refreshed at most once a minute per token, so a busy
-    client does not turn every read into a write; the caller commits.
+    ``api_tokens.last_used_at`` is refreshed at most once a minute per token (``stale``), so a
+    busy client does not turn every read into a write.
     """
-    roles = func.json_object_agg(Membership.workspace_id, Membership.role).filter(
-        Membership.id.is_not(None)
-    )
-    stale = or_(
-        ApiToken.last_used_at.is_(None),
-        ApiToken.last_used_at < func.now() - LAST_USED_PRECISION,
-    )
-    stmt = (
-        select(User.id, User.name, User.email, type_coerce(roles, JSON), ApiToken.id, stale)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(Membership, Membership.user_id == User.id)
-        .where(
-            ApiToken.token_hash == hash_token(token),
-            ApiToken.revoked_at.is_(None),
-            (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > func.now()),
-        )
-        .group_by(User.id, ApiToken.id)
-    )
     token_hash = hash_token(token)
-    row = (await session.execute(stmt)).first()
-    if row is None:
+    rows = await db.fetch(TOKEN_VIEWER, {"token_hash": token_hash})
+    if not rows:
         return None
-    user_id, name, email, role_map, token_id, needs_touch = row
-    if needs_touch:
-        await session.execute(
-            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=func.now())
-        )  # the caller commits
-    roles_by_workspace = {int(ws): Role(role) for ws, role in (role_map or {}).items()}
-    return Viewer(
-        user_id=user_id,
-        name=name,
-        email=email,
-        roles=roles_by_workspace,
-        token_id=token_id,
+    row = rows[0]
+    labels = row["roles"] or ()
+    roles = dict(zip(row["workspace_ids"] or (), (_ROLES[r] for r in labels), strict=True))
+    viewer = Viewer(
+        user_id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        roles=roles,
+        token_id=row["token_id"],
         token_key=token_hash[:32],
+    )
+    return Authentication(viewer, bool(row["stale"]))
+
+
+async def record_use(session: AsyncSession, token_id: int) -> None:
+    """Stamp the token's ``last_used_at``; the caller commits."""
+    await session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=func.now())
     )
 
 
@@ -115,9 +145,14 @@ async def revoke_token(session: AsyncSession, token: str) -> bool:
     return result.first() is not None
 
 
-async def current_roles(session: AsyncSession, viewer: Viewer) -> Viewer:
-    """The viewer with their memberships re-read (for long-lived connections)."""
-    rows = await session.execute(
-        select(Membership.workspace_id, Membership.role).where(Membership.user_id == viewer.user_id)
+_VIEWER_ROLES = ReadStatement(
+    select(_memberships.c.workspace_id, cast(_memberships.c.role, Text)).where(
+        _memberships.c.user_id == bindparam("user", type_=BigInteger)
     )
-    return replace(viewer, roles=dict(rows.all()))
+)
+
+
+async def current_roles(db: Reads, viewer: Viewer) -> Viewer:
+    """The viewer with their memberships re-read (for long-lived connections)."""
+    rows = await db.fetch(_VIEWER_ROLES, {"user": viewer.user_id})
+    return replace(viewer, roles={row[0]: _ROLES[row[1]] for row in rows})

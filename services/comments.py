@@ -8,9 +8,11 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Comment, Issue, Role
+from db.reads import Reads, Row
 from services import validation
 from services.errors import Forbidden, NotFound
 from services.pagination import (
+    Listing,
     Page,
     PageArgs,
     SortKey,
@@ -22,37 +24,51 @@ from services.pagination import (
 from services.tenancy import visible_by_ids
 from services.viewer import WRITERS, Viewer
 
-COMMENT_ORDER = SortKey(
-    "comments:created_at", (Comment.created_at, Comment.id), (decode_datetime, decode_bigint), False
+_comments = Comment.__table__
+COMMENTS = Listing(
+    "comments",
+    (
+        _comments.c.id,
+        _comments.c.workspace_id,
+        _comments.c.issue_id,
+        _comments.c.author_id,
+        _comments.c.body,
+        _comments.c.created_at,
+    ),
+    parent=_comments.c.issue_id,
+    tenant=_comments.c.workspace_id,
 )
+COMMENT_ORDER = SortKey(
+    "comments:created_at",
+    (_comments.c.created_at, _comments.c.id),
+    (decode_datetime, decode_bigint),
+    False,
+)
+
+
+class CommentReads:
+    def __init__(self, db: Reads, viewer: Viewer) -> None:
+        self.db = db
+        self.viewer = viewer
+
+    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
+        return await visible_by_ids(self.db, self.viewer, COMMENTS, ids)
+
+    async def pages(self, issue_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Row]]:
+        return await fetch_pages(
+            self.db, COMMENTS, issue_ids, COMMENT_ORDER, args, workspaces=self.viewer.workspace_ids
+        )
+
+    async def counts(self, issue_ids: Sequence[int]) -> dict[int, int]:
+        return await count_per_parent(
+            self.db, COMMENTS, issue_ids, workspaces=self.viewer.workspace_ids
+        )
 
 
 class CommentService:
     def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
         self.session = session
         self.viewer = viewer
-
-    async def get_many(self, ids: Sequence[int]) -> list[Comment | None]:
-        return await visible_by_ids(self.session, self.viewer, Comment, ids)
-
-    async def pages(self, issue_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Comment]]:
-        return await fetch_pages(
-            self.session,
-            entity=Comment,
-            parent_column=Comment.issue_id,
-            parent_ids=issue_ids,
-            sort=COMMENT_ORDER,
-            args=args,
-            where=[Comment.workspace_id.in_(self.viewer.workspace_ids)],
-        )
-
-    async def counts(self, issue_ids: Sequence[int]) -> dict[int, int]:
-        return await count_per_parent(
-            self.session,
-            parent_column=Comment.issue_id,
-            parent_ids=issue_ids,
-            where=[Comment.workspace_id.in_(self.viewer.workspace_ids)],
-        )
 
     async def add(self, *, issue_id: int, body: str) -> Comment:
         issue = await self.session.get(Issue, issue_id)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import any_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Issue, IssueInsight, Job, JobKind, Label
+from db.reads import Reads, ReadStatement, Row
 from services.errors import Invalid, NotFound
 from services.job_runs import JobRun
 from services.jobs import JobLimits, JobService
+from services.pagination import ids_param
 from services.triage import LabelChoice, TriageProvider, TriageSubject
 from services.viewer import Viewer
 
@@ -79,22 +81,36 @@ async def run_triage(run: JobRun, provider: TriageProvider) -> dict[str, Any]:
     }
 
 
-class InsightService:
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
-        self.session = session
+_insights = IssueInsight.__table__
+# The latest insight of each issue (one per issue: DISTINCT ON the issue, newest first).
+LATEST_INSIGHTS = ReadStatement(
+    select(
+        _insights.c.issue_id,
+        _insights.c.summary,
+        _insights.c.suggested_label_ids,
+        _insights.c.suggested_priority,
+        _insights.c.model,
+        _insights.c.created_at,
+    )
+    .where(
+        _insights.c.issue_id == any_(ids_param("ids")),
+        _insights.c.workspace_id == any_(ids_param("workspaces")),
+    )
+    .order_by(_insights.c.issue_id, _insights.c.created_at.desc(), _insights.c.id.desc())
+    .ext(distinct_on(_insights.c.issue_id))
+)
+
+
+class InsightReads:
+    def __init__(self, db: Reads, viewer: Viewer) -> None:
+        self.db = db
         self.viewer = viewer
 
-    async def latest_for_issues(self, issue_ids: Sequence[int]) -> list[IssueInsight | None]:
+    async def latest_for_issues(self, issue_ids: Sequence[int]) -> list[Row | None]:
         if not self.viewer.workspace_ids:
             return [None] * len(issue_ids)
-        rows = await self.session.scalars(
-            select(IssueInsight)
-            .where(
-                IssueInsight.issue_id.in_(issue_ids),
-                IssueInsight.workspace_id.in_(self.viewer.workspace_ids),
-            )
-            .order_by(IssueInsight.issue_id, IssueInsight.created_at.desc(), IssueInsight.id.desc())
-            .ext(distinct_on(IssueInsight.issue_id))
+        rows = await self.db.fetch(
+            LATEST_INSIGHTS, {"ids": list(issue_ids), "workspaces": self.viewer.workspace_ids}
         )
-        by_issue = {row.issue_id: row for row in rows}
+        by_issue = {row[0]: row for row in rows}
         return [by_issue.get(i) for i in issue_ids]

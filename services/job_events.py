@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from db.models import Job, JobKind, JobStatus
+from db.models import Job
 
 
 def channel(namespace: str, job_id: int) -> str:
@@ -37,12 +37,10 @@ def encode(job: Job) -> bytes:
     )
 
 
-def decode(raw: bytes | str) -> Job:
-    """A detached ``Job`` with the snapshot's fields; it is never added to a session."""
+def decode(raw: bytes | str) -> dict[str, Any]:
+    """The snapshot as a row of the job's columns (enums as their labels), like a read's."""
     data: dict[str, Any] = orjson.loads(raw)
     for name in _DATES:
         if data[name] is not None:
             data[name] = datetime.fromisoformat(data[name])
-    data["kind"] = JobKind(data["kind"])
-    data["status"] = JobStatus(data["status"])
-    return Job(**data)
+    return data

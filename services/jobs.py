@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, text, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -21,8 +21,10 @@ from db.models import (
     Role,
     Workspace,
 )
+from db.reads import Reads, Row
 from services.errors import Conflict, Forbidden, Invalid, LimitExceeded, NotFound
 from services.pagination import (
+    Listing,
     Page,
     PageArgs,
     SortKey,
@@ -34,9 +36,6 @@ from services.pagination import (
 from services.tenancy import visible_by_ids
 from services.viewer import WRITERS, Viewer
 
-JOB_ORDER = SortKey(
-    "jobs:created_at", (Job.created_at, Job.id), (decode_datetime, decode_bigint), True
-)
 IDEMPOTENCY_KEY_MAX = 200
 
 
@@ -56,13 +55,88 @@ class JobInput:
     filename: str
 
 
-def job_filters(status: JobStatus | None, kind: JobKind | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if status is not None:
-        conditions.append(Job.status == status)
-    if kind is not None:
-        conditions.append(Job.kind == kind)
-    return conditions
+_jobs = Job.__table__
+JOBS = Listing(
+    "jobs",
+    (
+        _jobs.c.id,
+        _jobs.c.workspace_id,
+        _jobs.c.created_by,
+        _jobs.c.kind,
+        _jobs.c.status,
+        _jobs.c.progress,
+        _jobs.c.message,
+        _jobs.c.result,
+        _jobs.c.error,
+        _jobs.c.attempts,
+        _jobs.c.created_at,
+        _jobs.c.started_at,
+        _jobs.c.finished_at,
+    ),
+    parent=_jobs.c.workspace_id,
+    tenant=_jobs.c.workspace_id,
+)
+JOB_ORDER = SortKey(
+    "jobs:created_at", (_jobs.c.created_at, _jobs.c.id), (decode_datetime, decode_bigint), True
+)
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    """``Workspace.jobs(status:, kind:)``: the ``Filters`` of the job list."""
+
+    status: JobStatus | None = None
+    kind: JobKind | None = None
+
+    @property
+    def shape(self) -> Hashable:
+        return (self.status is not None, self.kind is not None)
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            conditions.append(_jobs.c.status == bindparam("status", type_=_jobs.c.status.type))
+        if self.kind is not None:
+            conditions.append(_jobs.c.kind == bindparam("kind", type_=_jobs.c.kind.type))
+        return conditions
+
+    def values(self) -> dict[str, Any]:
+        return {"status": self.status, "kind": self.kind}
+
+
+class JobReads:
+    def __init__(self, db: Reads, viewer: Viewer) -> None:
+        self.db = db
+        self.viewer = viewer
+
+    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
+        return await visible_by_ids(self.db, self.viewer, JOBS, ids)
+
+    async def pages(
+        self,
+        workspace_ids: Sequence[int],
+        args: PageArgs,
+        status: JobStatus | None,
+        kind: JobKind | None,
+    ) -> dict[int, Page[Row]]:
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await fetch_pages(
+            self.db,
+            JOBS,
+            readable,
+            JOB_ORDER,
+            args,
+            workspaces=readable,
+            filters=JobFilters(status, kind),
+        )
+
+    async def counts(
+        self, workspace_ids: Sequence[int], status: JobStatus | None, kind: JobKind | None
+    ) -> dict[int, int]:
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await count_per_parent(
+            self.db, JOBS, readable, workspaces=readable, filters=JobFilters(status, kind)
+        )
 
 
 class JobService:
@@ -72,38 +146,6 @@ class JobService:
         self.session = session
         self.viewer = viewer
         self.limits = limits or JobLimits()
-
-    # -- reads ---------------------------------------------------------------------------------
-
-    async def get_many(self, ids: Sequence[int]) -> list[Job | None]:
-        return await visible_by_ids(self.session, self.viewer, Job, ids)
-
-    async def pages(
-        self,
-        workspace_ids: Sequence[int],
-        args: PageArgs,
-        status: JobStatus | None,
-        kind: JobKind | None,
-    ) -> dict[int, Page[Job]]:
-        return await fetch_pages(
-            self.session,
-            entity=Job,
-            parent_column=Job.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-            sort=JOB_ORDER,
-            args=args,
-            where=job_filters(status, kind),
-        )
-
-    async def counts(
-        self, workspace_ids: Sequence[int], status: JobStatus | None, kind: JobKind | None
-    ) -> dict[int, int]:
-        return await count_per_parent(
-            self.session,
-            parent_column=Job.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-            where=job_filters(status, kind),
-        )
 
     # -- start -----------------------------------------------------------------------------------
 

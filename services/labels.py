@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import any_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IssueLabel, Label
+from db.reads import Reads, ReadStatement, Row
 from services import validation
 from services.errors import Conflict, Invalid, NotFound
 from services.pagination import (
+    Listing,
     Page,
     PageArgs,
     SortKey,
@@ -20,6 +21,7 @@ from services.pagination import (
     decode_bigint,
     decode_str,
     fetch_pages,
+    ids_param,
 )
 from services.tenancy import visible_by_ids
 from services.unset import Maybe, Unset
@@ -27,52 +29,55 @@ from services.viewer import WRITERS, Viewer
 
 # Also the cap the query cost estimate counts `Issue.labels` by.
 MAX_LABELS_PER_ISSUE = 100
-LABEL_ORDER = SortKey("labels:name", (Label.name, Label.id), (decode_str, decode_bigint), False)
+
+_labels = Label.__table__
+_issue_labels = IssueLabel.__table__
+LABELS = Listing(
+    "labels",
+    (_labels.c.id, _labels.c.workspace_id, _labels.c.name, _labels.c.color),
+    parent=_labels.c.workspace_id,
+    tenant=_labels.c.workspace_id,
+)
+LABEL_ORDER = SortKey(
+    "labels:name", (_labels.c.name, _labels.c.id), (decode_str, decode_bigint), False
+)
+# Each issue's labels by name; issues reach here only through a readable parent.
+LABELS_OF_ISSUES = ReadStatement(
+    select(_issue_labels.c.issue_id, *LABELS.columns)
+    .join(_labels, _labels.c.id == _issue_labels.c.label_id)
+    .where(_issue_labels.c.issue_id == any_(ids_param("ids")))
+    .order_by(_labels.c.name, _labels.c.id)
+)
+
+
+class LabelReads:
+    def __init__(self, db: Reads, viewer: Viewer) -> None:
+        self.db = db
+        self.viewer = viewer
+
+    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
+        return await visible_by_ids(self.db, self.viewer, LABELS, ids)
+
+    async def for_issues(self, issue_ids: Sequence[int]) -> list[list[Row]]:
+        """Each issue's label rows (``issue_id`` plus the label's columns), by name."""
+        by_issue: dict[int, list[Row]] = {i: [] for i in issue_ids}
+        for row in await self.db.fetch(LABELS_OF_ISSUES, {"ids": list(issue_ids)}):
+            by_issue[row[0]].append(row)
+        return [by_issue[i] for i in issue_ids]
+
+    async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Row]]:
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await fetch_pages(self.db, LABELS, readable, LABEL_ORDER, args, workspaces=readable)
+
+    async def counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await count_per_parent(self.db, LABELS, readable, workspaces=readable)
 
 
 class LabelService:
     def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
         self.session = session
         self.viewer = viewer
-
-    async def get_many(self, ids: Sequence[int]) -> list[Label | None]:
-        return await visible_by_ids(self.session, self.viewer, Label, ids)
-
-    async def for_issues(self, issue_ids: Sequence[int]) -> list[list[Label]]:
-        """Each issue's labels by name; issues reach here only through a readable parent.
-
-        Read as plain rows, one object per distinct label: a page of 50 issues carries ~150
-        label links but only a handful of labels.
-        """
-        rows = await self.session.execute(
-            select(IssueLabel.issue_id, *Label.__table__.columns)
-            .join(Label, Label.id == IssueLabel.label_id)
-            .where(IssueLabel.issue_id.in_(issue_ids))
-            .order_by(Label.name, Label.id)
-        )
-        by_issue: dict[int, list[Label]] = {i: [] for i in issue_ids}
-        distinct: dict[int, Any] = {}
-        for row in rows:
-            label = distinct.setdefault(row.id, row)
-            by_issue[row.issue_id].append(cast(Label, label))
-        return [by_issue[i] for i in issue_ids]
-
-    async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Label]]:
-        return await fetch_pages(
-            self.session,
-            entity=Label,
-            parent_column=Label.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-            sort=LABEL_ORDER,
-            args=args,
-        )
-
-    async def counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
-        return await count_per_parent(
-            self.session,
-            parent_column=Label.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-        )
 
     async def _name_taken(self, workspace_id: int, name: str, except_id: int | None = None) -> bool:
         stmt = select(Label.id).where(

@@ -1,11 +1,13 @@
-"""Keyset (cursor) pagination, batched per parent.
+"""Keyset (cursor) pagination, batched per parent, on statements compiled once per shape.
 
 Strawberry's ``ListConnection`` slices in Python with offset cursors; we need keyset pages
 computed in PostgreSQL, one query for many parents (docs/architecture.md, rule 3), so this
 is our own.
 
-Every page query is ``unnest(parent ids) CROSS JOIN LATERAL (... ORDER BY ... LIMIT n+1)``:
+Every page query is ``unnest(:parents) CROSS JOIN LATERAL (... ORDER BY ... LIMIT :limit)``:
 each parent gets its own page, and an index on (parent, sort columns) serves each lateral scan.
+A query's *shape* (the list, its ordering and direction, which cursors and filters it has) is
+compiled once (``db.reads.ReadStatement``); a request only supplies the values.
 """
 
 from __future__ import annotations
@@ -13,25 +15,38 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, cast
+from functools import lru_cache
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
-from sqlalchemy import BigInteger, ColumnElement, Select, func, literal, select, true, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    any_,
+    bindparam,
+    func,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
-from db.models import Base
+from db.reads import Reads, ReadStatement, Row
 from services.errors import Invalid
 
 T = TypeVar("T")
-M = TypeVar("M", bound=Base)
+U = TypeVar("U")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Compiled page, list and count statements kept per process (shapes are finite; this bounds
+# what unusual filter combinations can add).
+STATEMENT_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -79,13 +94,18 @@ class SortKey:
     """
 
     name: str
-    expressions: tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]
+    expressions: tuple[ColumnElement[Any], ...]
     decoders: tuple[Callable[[Any], Any], ...]
     descending: bool
 
     def order_by(self, reverse: bool = False) -> list[ColumnElement[Any]]:
         descending = self.descending != reverse
         return [e.desc() if descending else e.asc() for e in self.expressions]
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        """The labels the sort values carry in a page's rows (its cursors are made of them)."""
+        return tuple(f"_k{i}" for i in range(len(self.expressions)))
 
 
 def decode_datetime(value: Any) -> datetime:
@@ -137,7 +157,7 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def encode_cursor(sort: SortKey, values: Sequence[Any]) -> str:
+def encode_cursor(sort: SortKey, values: Iterable[Any]) -> str:
     raw = orjson.dumps([sort.name, *(_encode_value(v) for v in values)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -168,47 +188,172 @@ def decode_cursor(sort: SortKey, cursor: str, arg_name: str) -> tuple[Any, ...]:
 
 @dataclass
 class Page(Generic[T]):
+    """One page of a list. Cursors are encoded only when asked for (most clients never do)."""
+
     items: list[T]
-    cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
+    # The rows the items were made from, which carry their sort values (``SortKey.key_names``).
+    rows: Sequence[Row] = ()
+    sort: SortKey | None = None
 
     @classmethod
     def empty(cls) -> Page[T]:
-        return cls([], [], False, False)
+        return cls([], False, False)
+
+    def cursor(self, index: int) -> str:
+        assert self.sort is not None
+        row = self.rows[index]
+        return encode_cursor(self.sort, (row[name] for name in self.sort.key_names))
+
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        return Page(
+            [convert(item) for item in self.items],
+            self.has_next_page,
+            self.has_previous_page,
+            self.rows,
+            self.sort,
+        )
 
 
-def _typed(sort: SortKey, values: tuple[Any, ...]) -> ColumnElement[Any]:
-    """The cursor's values as a row, each bound with its column's type (enums included)."""
-    return tuple_(
-        *(literal(v, type_=e.type) for e, v in zip(sort.expressions, values, strict=True))
+class Filters(Protocol):
+    """Conditions of a list beyond its parent and tenancy (an issue filter, a job status).
+
+    ``shape`` tells which conditions there are (it keys the compiled statement);
+    ``conditions`` builds them with bind parameters (once per shape); ``values`` fills them.
+    """
+
+    @property
+    def shape(self) -> Hashable: ...
+
+    def conditions(self) -> list[ColumnElement[bool]]: ...
+
+    def values(self) -> dict[str, Any]: ...
+
+
+class NoFilters:
+    shape: Hashable = ()
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        return []
+
+    def values(self) -> dict[str, Any]:
+        return {}
+
+
+NO_FILTERS: Filters = NoFilters()
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list of rows of one table: what a page selects, its parent and its tenancy column.
+
+    With ``tenant`` set, every statement is scoped to ``:workspaces`` (the viewer's).
+    """
+
+    name: str
+    columns: tuple[ColumnElement[Any], ...]
+    parent: ColumnElement[Any] | None = None
+    tenant: ColumnElement[Any] | None = None
+
+
+def ids_param(name: str) -> Any:
+    """A list of ids as one array parameter (``= ANY(:name)``): one statement for any size."""
+    return bindparam(name, type_=ARRAY(BigInteger))
+
+
+def _tenancy(listing: Listing) -> list[ColumnElement[bool]]:
+    if listing.tenant is None:
+        return []
+    return [listing.tenant == any_(ids_param("workspaces"))]
+
+
+def _keyset(sort: SortKey, prefix: str, after: bool) -> ColumnElement[bool]:
+    """Rows strictly after (or before) the cursor's values, bound as ``:<prefix><i>``."""
+    row = tuple_(*sort.expressions)
+    cursor = tuple_(
+        *(bindparam(f"{prefix}{i}", type_=e.type) for i, e in enumerate(sort.expressions))
+    )
+    return (row < cursor) if sort.descending == after else (row > cursor)
+
+
+@dataclass(frozen=True)
+class _PageShape:
+    listing: Listing
+    sort: SortKey
+    backward: bool
+    after: bool
+    before: bool
+
+
+def _page_select(shape: _PageShape, filters: Filters) -> Select[Any]:
+    """The rows of one page, with the sort values labelled for the cursors."""
+    conditions = [*_tenancy(shape.listing), *filters.conditions()]
+    if shape.after:
+        conditions.append(_keyset(shape.sort, "_a", after=True))
+    if shape.before:
+        conditions.append(_keyset(shape.sort, "_b", after=False))
+    sort = shape.sort
+    keys = [e.label(n) for e, n in zip(sort.expressions, sort.key_names, strict=True)]
+    return (
+        select(*shape.listing.columns, *keys)
+        .where(*conditions)
+        .order_by(*shape.sort.order_by(reverse=shape.backward))
+        .limit(bindparam("limit", type_=Integer))
     )
 
 
-def _after(sort: SortKey, values: tuple[Any, ...]) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in the sort order."""
-    row = tuple_(*sort.expressions)
-    return row < _typed(sort, values) if sort.descending else row > _typed(sort, values)
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _pages_statement(shape: _PageShape, filters: Filters) -> ReadStatement:
+    listing = shape.listing
+    assert listing.parent is not None
+    parents = select(func.unnest(ids_param("parents")).label("pid")).subquery("parents")
+    inner = _page_select(shape, filters).where(listing.parent == parents.c.pid).lateral("page")
+    names = [c.name for c in listing.columns] + list(shape.sort.key_names)
+    return ReadStatement(
+        select(parents.c.pid, *(inner.c[n] for n in names)).select_from(parents).join(inner, true())
+    )
 
 
-def _before(sort: SortKey, values: tuple[Any, ...]) -> ColumnElement[bool]:
-    row = tuple_(*sort.expressions)
-    return row > _typed(sort, values) if sort.descending else row < _typed(sort, values)
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _page_statement(shape: _PageShape, filters: Filters) -> ReadStatement:
+    return ReadStatement(_page_select(shape, filters))
 
 
-def _window(args: PageArgs, sort: SortKey) -> tuple[list[ColumnElement[bool]], int]:
-    """The keyset conditions and the row limit (one extra row tells whether more exist)."""
-    conditions: list[ColumnElement[bool]] = []
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _counts_statement(listing: Listing, filters: Filters) -> ReadStatement:
+    assert listing.parent is not None
+    return ReadStatement(
+        select(listing.parent, func.count())
+        .where(
+            listing.parent == any_(ids_param("parents")),
+            *_tenancy(listing),
+            *filters.conditions(),
+        )
+        .group_by(listing.parent)
+    )
+
+
+def _window(args: PageArgs, sort: SortKey) -> dict[str, Any]:
+    """The keyset values and the row limit (one extra row tells whether more exist)."""
+    values: dict[str, Any] = {}
     if args.after is not None:
-        conditions.append(_after(sort, decode_cursor(sort, args.after, "after")))
+        decoded = decode_cursor(sort, args.after, "after")
+        values.update({f"_a{i}": v for i, v in enumerate(decoded)})
     if args.before is not None:
-        conditions.append(_before(sort, decode_cursor(sort, args.before, "before")))
+        decoded = decode_cursor(sort, args.before, "before")
+        values.update({f"_b{i}": v for i, v in enumerate(decoded)})
     size = args.last if args.backward else args.first
     assert size is not None
-    return conditions, size + 1
+    values["limit"] = size + 1
+    return values
 
 
-def _to_page(rows: list[tuple[M, tuple[Any, ...]]], args: PageArgs, sort: SortKey) -> Page[M]:
+def _shape(listing: Listing, sort: SortKey, args: PageArgs) -> _PageShape:
+    return _PageShape(listing, sort, args.backward, args.after is not None, args.before is not None)
+
+
+def _to_page(rows: list[Row], args: PageArgs, sort: SortKey) -> Page[Row]:
     if args.backward:
         assert args.last is not None
         has_previous = len(rows) > args.last
@@ -223,99 +368,89 @@ def _to_page(rows: list[tuple[M, tuple[Any, ...]]], args: PageArgs, sort: SortKe
         if args.last is not None and len(rows) > args.last:
             rows = rows[len(rows) - args.last :]
             has_previous = True
-    return Page(
-        items=[entity for entity, _ in rows],
-        cursors=[encode_cursor(sort, values) for _, values in rows],
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-    )
-
-
-def _loaded_columns(entity: type[Base]) -> list[Any]:
-    table = entity.__table__
-    deferred = {"search_vector"}
-    return [c for c in table.columns if c.name not in deferred]
+    return Page(rows, has_next, has_previous, rows, sort)
 
 
 async def fetch_pages(
-    session: AsyncSession,
-    *,
-    entity: type[M],
-    parent_column: InstrumentedAttribute[int],
+    db: Reads,
+    listing: Listing,
     parent_ids: Sequence[int],
     sort: SortKey,
     args: PageArgs,
-    where: Sequence[ColumnElement[bool]] = (),
-) -> dict[int, Page[M]]:
-    """One page per parent in one statement; parents without rows get an empty page.
-
-    The items are plain rows (attribute access by column name, like the model), not ORM
-    instances: pages are read-only, and skipping identity-map bookkeeping for hundreds of
-    rows per request is a quarter of a nested read's CPU time.
-    """
+    *,
+    workspaces: Sequence[int] = (),
+    filters: Filters = NO_FILTERS,
+) -> dict[int, Page[Row]]:
+    """One page per parent in one statement; parents without rows get an empty page."""
     if not parent_ids:
         return {}
-    conditions, limit = _window(args, sort)
-    keys = [e.label(f"_k{i}") for i, e in enumerate(sort.expressions)]
-    parents = select(
-        func.unnest(literal(list(parent_ids), ARRAY(BigInteger))).label("pid")
-    ).subquery("parents")
-    inner = (
-        select(*_loaded_columns(entity), *keys)
-        .where(parent_column == parents.c.pid, *where, *conditions)
-        .order_by(*sort.order_by(reverse=args.backward))
-        .limit(limit)
-        .lateral("page")
-    )
-    columns = [inner.c[c.name] for c in _loaded_columns(entity)]
-    width = len(columns)
-    stmt: Select[Any] = (
-        select(parents.c.pid, *columns, *(inner.c[k.name] for k in keys))
-        .select_from(parents)
-        .join(inner, true())
-    )
-    grouped: dict[int, list[tuple[M, tuple[Any, ...]]]] = {pid: [] for pid in parent_ids}
-    # Core rows read like the model (``row.title``: the columns keep their names).
-    for row in (await session.execute(stmt)).all():
-        grouped[row[0]].append((cast(M, row), tuple(row[1 + width :])))
+    values = _window(args, sort)
+    statement = _pages_statement(_shape(listing, sort, args), _ShapeKey(filters))
+    values.update(filters.values(), parents=list(parent_ids), workspaces=list(workspaces))
+    grouped: dict[int, list[Row]] = {pid: [] for pid in parent_ids}
+    for row in await db.fetch(statement, values):
+        grouped[row[0]].append(row)
     return {pid: _to_page(rows, args, sort) for pid, rows in grouped.items()}
 
 
 async def fetch_page(
-    session: AsyncSession,
-    *,
-    entity: type[M],
+    db: Reads,
+    listing: Listing,
     sort: SortKey,
     args: PageArgs,
-    where: Sequence[ColumnElement[bool]] = (),
-    extra_columns: Sequence[ColumnElement[Any]] = (),
-) -> Page[M]:
+    *,
+    workspaces: Sequence[int] = (),
+    filters: Filters = NO_FILTERS,
+) -> Page[Row]:
     """A single page of a list that has no parent to batch by (viewer's workspaces, search)."""
-    conditions, limit = _window(args, sort)
-    stmt = (
-        select(entity, *sort.expressions, *extra_columns)
-        .where(*where, *conditions)
-        .order_by(*sort.order_by(reverse=args.backward))
-        .limit(limit)
-    )
-    n = len(sort.expressions)
-    rows = [(row[0], tuple(row[1 : 1 + n])) for row in (await session.execute(stmt)).all()]
-    return _to_page(rows, args, sort)
+    values = _window(args, sort)
+    statement = _page_statement(_shape(listing, sort, args), _ShapeKey(filters))
+    values.update(filters.values(), workspaces=list(workspaces))
+    return _to_page(list(await db.fetch(statement, values)), args, sort)
 
 
 async def count_per_parent(
-    session: AsyncSession,
-    *,
-    parent_column: InstrumentedAttribute[int],
+    db: Reads,
+    listing: Listing,
     parent_ids: Sequence[int],
-    where: Sequence[ColumnElement[bool]] = (),
+    *,
+    workspaces: Sequence[int] = (),
+    filters: Filters = NO_FILTERS,
 ) -> dict[int, int]:
-    stmt = (
-        select(parent_column, func.count())
-        .where(parent_column.in_(parent_ids), *where)
-        .group_by(parent_column)
-    )
     counts = dict.fromkeys(parent_ids, 0)
-    for pid, count in (await session.execute(stmt)).all():
-        counts[pid] = count
+    if not parent_ids:
+        return counts
+    statement = _counts_statement(listing, _ShapeKey(filters))
+    values = {**filters.values(), "parents": list(parent_ids), "workspaces": list(workspaces)}
+    for row in await db.fetch(statement, values):
+        counts[row[0]] = row[1]
     return counts
+
+
+class _ShapeKey:
+    """``filters`` as a statement cache key: equal when their shapes are (values aside)."""
+
+    __slots__ = ("filters",)
+
+    def __init__(self, filters: Filters) -> None:
+        self.filters = filters
+
+    @property
+    def shape(self) -> Hashable:
+        return self.filters.shape
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        return self.filters.conditions()
+
+    def values(self) -> dict[str, Any]:
+        return self.filters.values()
+
+    def __hash__(self) -> int:
+        return hash((type(self.filters), self.filters.shape))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _ShapeKey)
+            and type(self.filters) is type(other.filters)
+            and self.filters.shape == other.filters.shape
+        )

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Project, Workspace
+from db.reads import Reads, ReadStatement, Row
 from services import validation
 from services.errors import Conflict, NotFound
 from services.pagination import (
+    Listing,
     Page,
     PageArgs,
     SortKey,
@@ -19,53 +21,72 @@ from services.pagination import (
     decode_bigint,
     decode_str,
     fetch_pages,
+    ids_param,
 )
 from services.tenancy import visible_by_ids
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
-PROJECT_ORDER = SortKey(
-    "projects:key", (Project.key, Project.id), (decode_str, decode_bigint), False
+_projects = Project.__table__
+_workspaces = Workspace.__table__
+PROJECTS = Listing(
+    "projects",
+    (
+        _projects.c.id,
+        _projects.c.workspace_id,
+        _projects.c.key,
+        _projects.c.name,
+        _projects.c.description,
+    ),
+    parent=_projects.c.workspace_id,
+    tenant=_projects.c.workspace_id,
 )
+PROJECT_ORDER = SortKey(
+    "projects:key", (_projects.c.key, _projects.c.id), (decode_str, decode_bigint), False
+)
+PROJECT_BY_KEY = ReadStatement(
+    select(*PROJECTS.columns)
+    .join(_workspaces, _workspaces.c.id == _projects.c.workspace_id)
+    .where(
+        _workspaces.c.slug == bindparam("slug", type_=String),
+        _projects.c.key == bindparam("key", type_=String),
+        _projects.c.workspace_id == any_(ids_param("workspaces")),
+    )
+)
+
+
+class ProjectReads:
+    def __init__(self, db: Reads, viewer: Viewer) -> None:
+        self.db = db
+        self.viewer = viewer
+
+    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
+        return await visible_by_ids(self.db, self.viewer, PROJECTS, ids)
+
+    async def get_by_key(self, workspace_slug: str, key: str) -> Row | None:
+        if not self.viewer.workspace_ids:
+            return None
+        rows = await self.db.fetch(
+            PROJECT_BY_KEY,
+            {"slug": workspace_slug, "key": key.upper(), "workspaces": self.viewer.workspace_ids},
+        )
+        return rows[0] if rows else None
+
+    async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Row]]:
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await fetch_pages(
+            self.db, PROJECTS, readable, PROJECT_ORDER, args, workspaces=readable
+        )
+
+    async def counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await count_per_parent(self.db, PROJECTS, readable, workspaces=readable)
 
 
 class ProjectService:
     def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
         self.session = session
         self.viewer = viewer
-
-    async def get_many(self, ids: Sequence[int]) -> list[Project | None]:
-        return await visible_by_ids(self.session, self.viewer, Project, ids)
-
-    async def get_by_key(self, workspace_slug: str, key: str) -> Project | None:
-        if not self.viewer.workspace_ids:
-            return None
-        return await self.session.scalar(
-            select(Project)
-            .join(Workspace, Workspace.id == Project.workspace_id)
-            .where(
-                Workspace.slug == workspace_slug,
-                Project.key == key.upper(),
-                Project.workspace_id.in_(self.viewer.workspace_ids),
-            )
-        )
-
-    async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Project]]:
-        return await fetch_pages(
-            self.session,
-            entity=Project,
-            parent_column=Project.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-            sort=PROJECT_ORDER,
-            args=args,
-        )
-
-    async def counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
-        return await count_per_parent(
-            self.session,
-            parent_column=Project.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-        )
 
     async def get_for_write(self, project_id: int, field: Sequence[str]) -> Project:
         """The project, if it exists and the viewer may write in its workspace."""

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from functools import cache
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import any_, select
 
+from db.reads import Reads, ReadStatement, Row
+from services.pagination import Listing, ids_param
 from services.viewer import Viewer
 
-R = TypeVar("R", bound=Any)
+
+@cache
+def _by_ids(listing: Listing) -> ReadStatement:
+    assert listing.tenant is not None
+    table_id = listing.columns[0]
+    return ReadStatement(
+        select(*listing.columns).where(
+            table_id == any_(ids_param("ids")), listing.tenant == any_(ids_param("workspaces"))
+        )
+    )
 
 
 async def visible_by_ids(
-    session: AsyncSession, viewer: Viewer, model: type[R], ids: Sequence[int]
-) -> list[R | None]:
-    """Rows of ``model`` by id, in key order, ``None`` for missing and for other tenants'
+    db: Reads, viewer: Viewer, listing: Listing, ids: Sequence[int]
+) -> list[Row | None]:
+    """Rows of ``listing`` by id, in key order, ``None`` for missing and for other tenants'
     rows alike (a non-member learns nothing): the shape a dataloader batch returns."""
     if not viewer.workspace_ids:
         return [None] * len(ids)
-    rows = await session.scalars(
-        select(model).where(model.id.in_(ids), model.workspace_id.in_(viewer.workspace_ids))
-    )
-    by_id = {row.id: row for row in rows}
+    rows = await db.fetch(_by_ids(listing), {"ids": list(ids), "workspaces": viewer.workspace_ids})
+    by_id = {row["id"]: row for row in rows}
     return [by_id.get(i) for i in ids]

@@ -1,4 +1,4 @@
-"""The domain vocabulary the GraphQL schema may name: enums and read models."""
+"""The domain vocabulary the GraphQL schema may name: enums and the models writes return."""
 
 from db.models import (
     Comment,
@@ -15,7 +15,6 @@ from db.models import (
     Role,
     Workspace,
 )
-from services.users import UserView
 
 __all__ = [
     "Comment",
@@ -30,6 +29,5 @@ __all__ = [
     "Membership",
     "Project",
     "Role",
-    "UserView",
     "Workspace",
 ]

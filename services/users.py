@@ -3,42 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, any_, bindparam, case, exists, or_, select
 
 from db.models import Membership, User
+from db.reads import Reads, ReadStatement, Row
+from services.pagination import ids_param
 from services.viewer import Viewer
 
+_users = User.__table__
+_memberships = Membership.__table__
+# The viewer themself, or anyone sharing one of the viewer's workspaces, sees the email.
+_visible = or_(
+    _users.c.id == bindparam("viewer", type_=BigInteger),
+    exists().where(
+        _memberships.c.user_id == _users.c.id,
+        _memberships.c.workspace_id == any_(ids_param("workspaces")),
+    ),
+)
+USERS_BY_ID = ReadStatement(
+    select(
+        _users.c.id,
+        _users.c.name,
+        case((_visible, _users.c.email)).label("email"),
+        _visible.label("visible_to_viewer"),
+    ).where(_users.c.id == any_(ids_param("ids")))
+)
 
-@dataclass(frozen=True)
-class UserView:
-    id: int
-    name: str
-    # None unless the viewer is this user or shares a workspace with them.
-    email: str | None
-    visible_to_viewer: bool
 
-
-class UserService:
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
-        self.session = session
+class UserReads:
+    def __init__(self, db: Reads, viewer: Viewer) -> None:
+        self.db = db
         self.viewer = viewer
 
-    async def get_many(self, ids: Sequence[int]) -> list[UserView | None]:
-        """Users by id, for fields reached through an object the viewer may read."""
-        shares = exists().where(
-            Membership.user_id == User.id,
-            Membership.workspace_id.in_(self.viewer.workspace_ids),
+    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
+        """Users by id (``id, name, email, visible_to_viewer``), for fields reached through an
+        object the viewer may read; ``email`` is null unless the viewer may see it."""
+        viewer = self.viewer
+        rows = await self.db.fetch(
+            USERS_BY_ID,
+            {"ids": list(ids), "viewer": viewer.user_id, "workspaces": viewer.workspace_ids},
         )
-        rows = (
-            await self.session.execute(
-                select(User.id, User.name, User.email, shares).where(User.id.in_(ids))
-            )
-        ).all()
-        by_id: dict[int, UserView] = {}
-        for user_id, name, email, shared in rows:
-            visible = bool(shared) or user_id == self.viewer.user_id
-            by_id[user_id] = UserView(user_id, name, email if visible else None, visible)
+        by_id = {row[0]: row for row in rows}
         return [by_id.get(i) for i in ids]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Role, User, Workspace
+from db.reads import Reads, ReadStatement, Row
 from services import validation
 from services.errors import Conflict, NotFound
 from services.pagination import (
+    Listing,
     Page,
     PageArgs,
     SortKey,
@@ -19,46 +21,67 @@ from services.pagination import (
     decode_bigint,
     fetch_page,
     fetch_pages,
+    ids_param,
 )
 from services.viewer import OWNERS, Viewer
 
-WORKSPACE_ORDER = SortKey("workspaces:id", (Workspace.id,), (decode_bigint,), False)
-MEMBER_ORDER = SortKey("members:id", (Membership.id,), (decode_bigint,), False)
+_workspaces = Workspace.__table__
+_memberships = Membership.__table__
+# The viewer's own workspaces: scoped by id.
+WORKSPACES = Listing(
+    "workspaces",
+    (_workspaces.c.id, _workspaces.c.slug, _workspaces.c.name),
+    tenant=_workspaces.c.id,
+)
+MEMBERS = Listing(
+    "members",
+    (
+        _memberships.c.id,
+        _memberships.c.workspace_id,
+        _memberships.c.user_id,
+        _memberships.c.role,
+    ),
+    parent=_memberships.c.workspace_id,
+)
+WORKSPACE_ORDER = SortKey("workspaces:id", (_workspaces.c.id,), (decode_bigint,), False)
+MEMBER_ORDER = SortKey("members:id", (_memberships.c.id,), (decode_bigint,), False)
+WORKSPACES_BY_ID = ReadStatement(
+    select(*WORKSPACES.columns).where(_workspaces.c.id == any_(ids_param("ids")))
+)
+WORKSPACE_BY_SLUG = ReadStatement(
+    select(*WORKSPACES.columns).where(
+        _workspaces.c.slug == bindparam("slug", type_=String),
+        _workspaces.c.id == any_(ids_param("workspaces")),
+    )
+)
 
 
-class WorkspaceService:
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
-        self.session = session
+class WorkspaceReads:
+    def __init__(self, db: Reads, viewer: Viewer) -> None:
+        self.db = db
         self.viewer = viewer
 
-    # -- reads ---------------------------------------------------------------------------------
-
-    async def get_many(self, ids: Sequence[int]) -> list[Workspace | None]:
+    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
         readable = [i for i in ids if self.viewer.can_read(i)]
         if not readable:
             return [None] * len(ids)
-        rows = await self.session.scalars(select(Workspace).where(Workspace.id.in_(readable)))
-        by_id = {w.id: w for w in rows}
+        rows = await self.db.fetch(WORKSPACES_BY_ID, {"ids": readable})
+        by_id = {row["id"]: row for row in rows}
         return [by_id.get(i) for i in ids]
 
-    async def get_by_slug(self, slug: str) -> Workspace | None:
+    async def get_by_slug(self, slug: str) -> Row | None:
         if not self.viewer.workspace_ids:
             return None
-        return await self.session.scalar(
-            select(Workspace).where(
-                Workspace.slug == slug, Workspace.id.in_(self.viewer.workspace_ids)
-            )
+        rows = await self.db.fetch(
+            WORKSPACE_BY_SLUG, {"slug": slug, "workspaces": self.viewer.workspace_ids}
         )
+        return rows[0] if rows else None
 
-    async def page_for_viewer(self, args: PageArgs) -> Page[Workspace]:
+    async def page_for_viewer(self, args: PageArgs) -> Page[Row]:
         if not self.viewer.workspace_ids:
             return Page.empty()
         return await fetch_page(
-            self.session,
-            entity=Workspace,
-            sort=WORKSPACE_ORDER,
-            args=args,
-            where=[Workspace.id.in_(self.viewer.workspace_ids)],
+            self.db, WORKSPACES, WORKSPACE_ORDER, args, workspaces=self.viewer.workspace_ids
         )
 
     def count_for_viewer(self) -> int:
@@ -66,22 +89,19 @@ class WorkspaceService:
 
     async def member_pages(
         self, workspace_ids: Sequence[int], args: PageArgs
-    ) -> dict[int, Page[Membership]]:
-        return await fetch_pages(
-            self.session,
-            entity=Membership,
-            parent_column=Membership.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-            sort=MEMBER_ORDER,
-            args=args,
-        )
+    ) -> dict[int, Page[Row]]:
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await fetch_pages(self.db, MEMBERS, readable, MEMBER_ORDER, args)
 
     async def member_counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
-        return await count_per_parent(
-            self.session,
-            parent_column=Membership.workspace_id,
-            parent_ids=[i for i in workspace_ids if self.viewer.can_read(i)],
-        )
+        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
+        return await count_per_parent(self.db, MEMBERS, readable)
+
+
+class WorkspaceService:
+    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
+        self.session = session
+        self.viewer = viewer
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import structlog
 
-from services.workspaces import WorkspaceService
+from services.workspaces import WorkspaceReads
 
 
 async def test_unexpected_error_is_masked_with_request_id(
@@ -15,10 +15,10 @@ async def test_unexpected_error_is_masked_with_request_id(
 ) -> None:
     alice = await make_person()
 
-    async def explode(self: WorkspaceService, slug: str) -> None:
+    async def explode(self: WorkspaceReads, slug: str) -> None:
         raise RuntimeError("connection to 10.0.0.5 failed: SELECT secret FROM internal")
 
-    monkeypatch.setattr(WorkspaceService, "get_by_slug", explode)
+    monkeypatch.setattr(WorkspaceReads, "get_by_slug", explode)
     with structlog.testing.capture_logs() as logs:
         response = await client.post(
             "/graphql",

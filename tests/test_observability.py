@@ -21,15 +21,16 @@ from fastapi import FastAPI
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import extensions, middleware
 from app.main import create_app
 from app.settings import Settings, to_async_database_url
+from db import reads
 from db.engine import create_engine
 from jobs import runner
-from services.workspaces import WorkspaceService
+from services.workspaces import WorkspaceReads
 from tests.jobs_helpers import (
     REPO_ROOT,
     TRIAGE,
@@ -148,10 +149,7 @@ async def test_one_access_line_per_request_with_operation_viewer_and_sql_count(
     alice = await make_person("Alice")
     statements: list[str] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(app_engine.sync_engine, "before_cursor_execute", count)
+    reads.listen(app_engine, statements.append)
     try:
         with captured_logs() as logs:
             response = await client.post(
@@ -160,7 +158,7 @@ async def test_one_access_line_per_request_with_operation_viewer_and_sql_count(
                 headers={**alice.headers, "X-Request-ID": "obs-access-1"},
             )
     finally:
-        event.remove(app_engine.sync_engine, "before_cursor_execute", count)
+        reads.remove(app_engine, statements.append)
 
     assert response.status_code == 200, response.text
     assert response.json() == {"data": {"viewer": {"name": "Alice"}}}
@@ -231,10 +229,10 @@ async def test_an_unexpected_error_line_carries_the_request_context(
 ) -> None:
     alice = await make_person("Alice")
 
-    async def explode(self: WorkspaceService, slug: str) -> None:
+    async def explode(self: WorkspaceReads, slug: str) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(WorkspaceService, "get_by_slug", explode)
+    monkeypatch.setattr(WorkspaceReads, "get_by_slug", explode)
     with captured_logs() as logs:
         response = await client.post(
             "/graphql",

@@ -1,8 +1,8 @@
 """Nested reads cost a fixed number of SQL statements, whatever the page size.
 
-docs/architecture.md, rule 3. Statements are counted on the app's own engine with
-``before_cursor_execute``; each query is run once before counting so one-off connection setup is
-not counted.
+docs/architecture.md, rule 3. Statements are counted on the app's own engine, on both of its
+paths (``db.reads.listen``: prepared reads and units of work); each query is run once before
+counting so one-off connection setup is not counted.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import reads
 from tests.conftest import GraphQLClient
 from tests.test_pagination import (
     CommentRow,
@@ -41,7 +41,7 @@ class StatementLog:
     def __init__(self) -> None:
         self.statements: list[str] = []
 
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def __call__(self, statement: str) -> None:
         self.statements.append(statement)
 
     @property
@@ -55,11 +55,11 @@ class StatementLog:
 @contextmanager
 def counting(engine: AsyncEngine) -> Iterator[StatementLog]:
     log = StatementLog()
-    event.listen(engine.sync_engine, "before_cursor_execute", log)
+    reads.listen(engine, log)  # every statement, prepared reads and units of work alike
     try:
         yield log
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", log)
+        reads.remove(engine, log)
 
 
 async def measure(

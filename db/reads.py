@@ -1,0 +1,152 @@
+"""Reads off the ORM: statements built once, compiled once, run on the driver's connection.
+
+A read in a request is a SELECT whose shape is known in advance. Built with SQLAlchemy Core
+and executed through an ``AsyncSession`` it paid, on every request, for statement
+construction, cache-key generation, ORM compile state, a greenlet hop and result processing:
+most of a request's CPU. Here each statement is compiled once into asyncpg's SQL (``$n``
+parameters), and run with asyncpg's own ``fetch`` on a connection checked out of the
+engine's pool for that one statement, so asyncpg's prepared-statement cache does the rest.
+Rows come back as asyncpg records (``row["title"]``), converted once by their reader.
+
+Writes stay on ``AsyncSession`` units of work. Both paths report every statement to the
+listeners registered with :func:`listen` (the per-request statement count, the tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+StatementListener = Callable[[str], None]
+_listeners: weakref.WeakKeyDictionary[Engine, list[StatementListener]] = weakref.WeakKeyDictionary()
+
+
+class Row(Protocol):
+    """A result row: columns by name (or position), as asyncpg's ``Record`` gives them."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+def listen(engine: AsyncEngine, listener: StatementListener) -> None:
+    """Call ``listener(sql)`` for every statement sent through ``engine``, by either path."""
+    sync_engine = engine.sync_engine
+    _listeners.setdefault(sync_engine, []).append(listener)
+    event.listen(sync_engine, "before_cursor_execute", _orm_adapter(listener))
+
+
+def remove(engine: AsyncEngine, listener: StatementListener) -> None:
+    sync_engine = engine.sync_engine
+    _listeners.get(sync_engine, []).remove(listener)
+    event.remove(sync_engine, "before_cursor_execute", _orm_adapter(listener))
+
+
+_adapters: dict[StatementListener, Callable[..., None]] = {}
+
+
+def _orm_adapter(listener: StatementListener) -> Callable[..., None]:
+    """The SQLAlchemy event signature around ``listener`` (the same object for remove)."""
+    if listener not in _adapters:
+
+        def adapter(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            listener(statement)
+
+        _adapters[listener] = adapter
+    return _adapters[listener]
+
+
+class ReadStatement:
+    """One SELECT, compiled once: its SQL text and how to turn named values into ``$n``."""
+
+    __slots__ = ("_defaults", "_names", "_processors", "sql")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("use `= ANY(array)` parameters: IN lists compile per execution")
+        self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self._defaults = {name: compiled.params[name] for name in self._names}
+        self._processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
+            _processor(compiled.binds[name].type) for name in self._names
+        )
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments, with the column types' own conversions (enums)."""
+        args = []
+        for name, process in zip(self._names, self._processors, strict=True):
+            value = values[name] if name in values else self._defaults[name]
+            args.append(value if process is None or value is None else process(value))
+        return args
+
+
+def _processor(type_: Any) -> Callable[[Any], Any] | None:
+    """SQLAlchemy's bind conversion for a type, None when asyncpg takes the value as it is."""
+    if isinstance(type_, ARRAY) and _processor(type_.item_type) is None:
+        return None
+    processor: Callable[[Any], Any] | None = type_.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+    return processor
+
+
+class Reads(Protocol):
+    """What services read through: run a prepared read, get its rows."""
+
+    async def fetch(
+        self, statement: ReadStatement, values: Mapping[str, Any] | None = None
+    ) -> Sequence[Row]: ...
+
+
+class EngineReads:
+    """Reads on the connections of an engine's pool, at most ``max_connections`` at a time.
+
+    One per request (or per socket): each statement checks a connection out for just its own
+    round trip, so concurrent loader batches never share one (docs/architecture.md, rule 1),
+    and the request holds at most ``max_connections`` of the pool. Reads run outside any
+    transaction (autocommit): each statement sees the latest committed data.
+    """
+
+    __slots__ = ("_engine", "_listeners", "_slots")
+
+    def __init__(self, engine: AsyncEngine, max_connections: int = 2) -> None:
+        self._engine = engine
+        self._slots = asyncio.Semaphore(max_connections)
+        self._listeners = _listeners.get(engine.sync_engine, ())
+
+    async def fetch(
+        self, statement: ReadStatement, values: Mapping[str, Any] | None = None
+    ) -> Sequence[Row]:
+        args = statement.arguments(values or {})
+        for listener in self._listeners:
+            listener(statement.sql)
+        async with self._slots:
+            pooled = await self._engine.raw_connection()
+            driver = pooled.driver_connection
+            assert driver is not None
+            try:
+                rows: Sequence[Row] = await driver.fetch(statement.sql, *args)
+            except asyncpg.PostgresError as error:
+                # A statement's own error leaves the connection usable; a lost one does not.
+                if isinstance(error, asyncpg.PostgresConnectionError):
+                    pooled.invalidate()
+                raise
+            except BaseException:
+                # Dropped, cancelled mid-statement (a disconnect, a deadline): the connection
+                # may still be busy with the statement, so it must not go back to the pool.
+                pooled.invalidate()
+                raise
+            finally:
+                pooled.close()
+        return rows
