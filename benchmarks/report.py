@@ -141,6 +141,37 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def servers_section(results: dict[str, Any]) -> list[str]:
+    """Each server's settings that differ from its defaults and why (ServerSpec.notes), and
+    for issuegraph what its log and /metrics showed after the load."""
+    lines = ["## Servers and settings", ""]
+    for name, server in results["servers"].items():
+        if not server.get("available"):
+            continue
+        lines.append(f"- **{SERVER_LABELS.get(name, name)}**")
+        lines += [f"  - {note}" for note in server.get("notes", [])]
+        limits = server.get("rate_limit") or {}
+        if limits:
+            lines.append(
+                "  - rate limiter seen in the answers (X-RateLimit-*): "
+                + ", ".join(
+                    f"{w} limit {v.get('limit') or 'MISSING'}, cost {_fmt(v.get('cost_points'))} "
+                    "points"
+                    for w, v in limits.items()
+                )
+            )
+        check = server.get("production_check")
+        if check:
+            lines.append(
+                f"  - after the load: {check.get('http_request_log_lines', 0):,} `http.request` "
+                f"and {check.get('slow_request_log_lines', 0):,} `http.slow_request` lines in "
+                f"`{check.get('log_file')}`; /metrics HTTP {check.get('metrics_status')}, "
+                f"{_fmt(check.get('metrics_requests'))} requests counted"
+            )
+    lines.append("")
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     cfg = results["config"]
     machine = results["machine"]
@@ -159,8 +190,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Data: `issuegraph seed --bench` (10,000 issues, 50,000 comments) in database "
         f"`{cfg['database']}`"
         + (" (reused)." if cfg.get("reused_db") else f", seeded in {cfg.get('seed_seconds')} s."),
-        "issuegraph runs with `ISSUEGRAPH_RATE_LIMIT_ENABLED=false` (the hourly points budget "
-        "would refuse most of the run's requests) and log level WARNING.",
+        "issuegraph runs on its production path: rate limiter on (budget raised), JSON access "
+        "log at INFO into its log file, metrics on (settings below).",
         "",
     ]
     busy = (results["machine"].get("busy_processes_at_start") or []) + (
@@ -180,6 +211,8 @@ def markdown(results: dict[str, Any]) -> str:
             )
     if any(not s.get("available") for s in results["servers"].values()):
         lines.append("")
+
+    lines += servers_section(results)
 
     sql = results.get("sql", {})
     biased = False

@@ -28,15 +28,16 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 from benchmarks import benchdb, load, report, sqlcount, workloads
@@ -52,6 +53,8 @@ from benchmarks.common import (
 from benchmarks.servers import (
     ALL_SERVERS,
     DIALECTS,
+    EXECUTION_ENGINES,
+    ISSUEGRAPH_SETTINGS,
     QUEUE_NAME,
     Server,
     ServerSpec,
@@ -319,6 +322,37 @@ def run_jobs(
         stop_process(worker)
 
 
+def rate_limit_headers(server: Server, body: dict[str, Any]) -> dict[str, Any]:
+    """One request's X-RateLimit-* headers (the limiter is on: they must be there)."""
+    _, _, headers = server.post_with_headers(body)
+    before = headers.get("x-ratelimit-remaining")
+    _, _, headers = server.post_with_headers(body)
+    after = headers.get("x-ratelimit-remaining")
+    cost = int(before) - int(after) if before and after else None
+    return {"limit": headers.get("x-ratelimit-limit"), "remaining": after, "cost_points": cost}
+
+
+def production_check(server: Server) -> dict[str, Any]:
+    """After the load: access-log lines written, requests counted by /metrics."""
+    check: dict[str, Any] = {
+        "log_file": str(server.log_path),
+        "http_request_log_lines": server.count_log_lines('"event": "http.request"'),
+        "slow_request_log_lines": server.count_log_lines('"event": "http.slow_request"'),
+    }
+    try:
+        response = server.get("/metrics")
+        requests = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in response.text.splitlines()
+            if line.startswith("issuegraph_request_duration_seconds_count")
+        )
+        check["metrics_status"] = response.status_code
+        check["metrics_requests"] = int(requests)
+    except (httpx.HTTPError, ValueError, IndexError) as error:
+        check["metrics_status"] = repr(error)
+    return check
+
+
 def load_server(
     server_spec: ServerSpec,
     token: str,
@@ -342,8 +376,11 @@ def load_server(
         assert server.sampler is not None
         info["idle_rss_mb"] = round(server.sampler.sample() / 2**20, 1)
         project_id = write_project_id(server)
+        rate_limits: dict[str, Any] = {}
         for w in chosen:
             body = workloads.body(server_spec.dialect, w, project_id)
+            if name in EXECUTION_ENGINES and body is not None and not w.writes:
+                rate_limits[w.name] = rate_limit_headers(server, body)
             entry: dict[str, Any] = {"query_file": workloads.query_file(server_spec.dialect, w)}
             server_results[w.name] = entry
             if body is None:
@@ -402,6 +439,10 @@ def load_server(
                 )
             entry["points"] = points
         info["peak_rss_mb"] = round(server.sampler.peak / 2**20, 1)
+        if name in EXECUTION_ENGINES:
+            info["rate_limit"] = rate_limits
+            info["production_check"] = production_check(server)
+            log(f"  {name}: rate limit {rate_limits}; {info['production_check']}")
         results["load"][name] = server_results
         if name == "issuegraph" and not args.skip_jobs:
             log("W4: 200 triage jobs and the 10,000-row import (issuegraph + 1 worker)")
@@ -433,7 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         raise BenchError(f"unknown servers {sorted(unknown)}; choose from {ALL_SERVERS}")
     by_name = {w.name: w for w in workloads.HTTP_WORKLOADS}
     chosen = [by_name[w.strip()] for w in args.workloads.split(",") if w.strip()]
-    log_dir = Path(tempfile.mkdtemp(prefix="issuegraph-bench-"))
+    stem = args.stem or started_at.strftime("%Y-%m-%d")
+    # The servers' stdout/stderr (issuegraph's JSON access log) beside the run's results;
+    # results/.gitignore keeps these out of git.
+    log_dir = args.out_dir / f"{stem}-logs"
+    if log_dir.exists():
+        shutil.rmtree(log_dir)
+    log_dir.mkdir(parents=True)
     log(f"server logs in {log_dir}")
 
     wrk = load.ensure_wrk(log)
@@ -464,7 +511,10 @@ def main(argv: list[str] | None = None) -> int:
                 "count": args.jobs,
                 "import_rows": args.import_rows,
             },
-            "issuegraph_env": {"ISSUEGRAPH_RATE_LIMIT_ENABLED": "false"},
+            "issuegraph_env": {
+                "ISSUEGRAPH_LOG_LEVEL": "INFO",
+                **{k: v for k, (v, _, _) in ISSUEGRAPH_SETTINGS.items()},
+            },
         },
         "workloads": [{"name": w.name, "description": w.description} for w in chosen],
         "servers": {},
@@ -548,7 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     results["notes"] += [
         "PostGraphile runs without W3: --disable-default-mutations (its generated createIssue "
         "would need the client to choose the issue number).",
-        "issuegraph: ISSUEGRAPH_RATE_LIMIT_ENABLED=false for the whole run.",
+        "issuegraph runs on its production path: rate limiter on (budget raised), JSON access "
+        "log at INFO to its log file, metrics on; see Servers and settings.",
         "The floor (benchmarks/floor.py) is not GraphQL: same bodies, dispatch on operationName.",
         "Authentication: issuegraph, legacy and the floor look the bearer token up in PostgreSQL "
         "on every request (counted in their SQL statements); PostGraphile runs without "
@@ -568,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["run_seconds"] = round(time.monotonic() - T0, 1)
-    paths = report.write(results, args.out_dir, args.stem or results["date"])
+    paths = report.write(results, args.out_dir, stem)
     log(f"wrote {', '.join(str(p) for p in paths.values())}")
     print(paths["md"].read_text())
     return 0
