@@ -45,6 +45,8 @@ from benchmarks.common import (
     POSTGRAPHILE_DIR,
     REPO,
     RESULTS,
+    W2_CHECK_NUMBERS,
+    W2_NUMBERS,
     BenchError,
     Settings,
     cores,
@@ -322,6 +324,40 @@ def run_jobs(
         stop_process(worker)
 
 
+def check_server_answers(
+    server: Server, workload: workloads.Workload, fixed: dict[str, Any]
+) -> dict[str, Any]:
+    """The answer check before the load: ``fixed`` (W1, W1-small, W3), or for W2 each issue of
+    W2_CHECK_NUMBERS, whose rows are compared across servers."""
+    dialect = server.spec.dialect
+    if workload is not workloads.W2:
+        status, answer = server.post(fixed)
+        ok, problem, rows = workloads.check_answer(dialect, workload, answer)
+        return {"ok": ok, "problem": problem, "http_status": status, "rows": rows}
+    all_rows: list[Any] = []
+    for number in W2_CHECK_NUMBERS:
+        body = workloads.body(dialect, workload, number=number)
+        assert body is not None
+        status, answer = server.post(body)
+        ok, problem, rows = workloads.check_answer(dialect, workload, answer)
+        if not ok or status != 200:
+            return {
+                "ok": False,
+                "problem": f"issue {number}: HTTP {status}, {problem}",
+                "http_status": status,
+                "rows": None,
+                "numbers": list(W2_CHECK_NUMBERS),
+            }
+        all_rows += rows
+    return {
+        "ok": True,
+        "problem": "",
+        "http_status": 200,
+        "rows": all_rows,
+        "numbers": list(W2_CHECK_NUMBERS),
+    }
+
+
 def rate_limit_headers(server: Server, body: dict[str, Any]) -> dict[str, Any]:
     """One request's X-RateLimit-* headers (the limiter is on: they must be there)."""
     _, _, headers = server.post_with_headers(body)
@@ -383,29 +419,34 @@ def load_server(
                 rate_limits[w.name] = rate_limit_headers(server, body)
             entry: dict[str, Any] = {"query_file": workloads.query_file(server_spec.dialect, w)}
             server_results[w.name] = entry
-            if body is None:
-                entry["skipped"] = (
-                    "no W3: --disable-default-mutations (see queries/README.md)"
-                    if server_spec.dialect == "postgraphile"
-                    else "no project ID for W3"
-                )
+            sent = workloads.load_body(server_spec.dialect, w, project_id)
+            if body is None or sent is None:
+                entry["skipped"] = workloads.skip_reason(server_spec.dialect, w)
                 continue
+            text, numbers = sent
             entry["variables"] = body["variables"]
-            status, answer = server.post(body)
-            ok, problem, rows = workloads.check_answer(server_spec.dialect, w, answer)
-            entry["check"] = {"ok": ok, "problem": problem, "http_status": status}
-            if rows is not None:
-                results["_rows"].setdefault(w.name, {})[name] = rows
-            if not ok:
-                log(f"  {name} {w.name}: wrong answer ({problem}); measuring anyway")
+            if numbers is not None:
+                entry["variables"] = "a random issue number of [{}, {}] on every request".format(
+                    *numbers
+                )
+                entry["body_template"] = text
+            entry["check"] = check_server_answers(server, w, body)
+            if entry["check"]["rows"] is not None:
+                results["_rows"].setdefault(w.name, {})[name] = entry["check"].pop("rows")
+            if not entry["check"]["ok"]:
+                log(
+                    f"  {name} {w.name}: wrong answer ({entry['check']['problem']}); "
+                    "measuring anyway"
+                )
             load.run_wrk(
                 wrk,
                 server_spec.url,
-                body,
+                text,
                 token,
                 connections=16,
                 duration=args.warmup,
                 cpus=load_cpus,
+                numbers=numbers,
             )
             wait_idle(server)
             server.sampler.take_window()
@@ -416,11 +457,14 @@ def load_server(
                 point = load.run_wrk(
                     wrk,
                     server_spec.url,
-                    body,
+                    text,
                     token,
                     connections=c,
                     duration=args.duration,
                     cpus=load_cpus,
+                    numbers=numbers,
+                    # another sequence than the warm-up's, the same on every server
+                    seed=load.WRK_SEED + c,
                 )
                 point["cpu_busy_percent_per_core"] = psutil.cpu_percent(percpu=True)
                 if point.get("duration_s"):
@@ -565,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
     data = benchdb.prepare(settings, reuse=args.reuse_db)
     results["config"].update(reused_db=data.reused, seed_seconds=data.seeded_seconds)
     log(f"database ready ({'reused' if data.reused else f'seeded in {data.seeded_seconds} s'})")
+    # W2's random issues: every one must exist with 3 labels and 5 comments.
+    benchdb.check_read_issues(settings, *W2_NUMBERS)
+    results["config"]["w2_numbers"] = list(W2_NUMBERS)
+    results["config"]["w2_check_numbers"] = list(W2_CHECK_NUMBERS)
+    results["config"]["wrk_seed"] = load.WRK_SEED
 
     # 3. SQL statements per request
     if not args.skip_sql_count:
