@@ -21,6 +21,7 @@ RESULTS = BENCH_DIR / "results"
 WRK_DIR = BENCH_DIR / "wrk"
 POSTGRAPHILE_DIR = BENCH_DIR / "postgraphile"
 LEGACY_DIR = BENCH_DIR / "legacy"
+MINIMAL_DIR = BENCH_DIR / "minimal"
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -15,6 +15,7 @@ SERVER_LABELS = {
     "legacy": "legacy (Flask/Graphene)",
     "postgraphile": "PostGraphile 4",
     "floor": "floor (asyncpg+orjson)",
+    "minimal": "minimal (Flask/Graphene, no auth)",
 }
 PLOT_WORKLOADS = ("W1", "W1-small", "W2", "W3")
 COLORS = {
@@ -23,6 +24,7 @@ COLORS = {
     "legacy": "tab:orange",
     "postgraphile": "tab:green",
     "floor": "tab:red",
+    "minimal": "tab:purple",
 }
 
 
@@ -47,7 +49,7 @@ def ratios(results: dict[str, Any], c: int = 16) -> dict[str, Any]:
         base = _point(results, "issuegraph", workload, c)
         if not base or not base.get("ok"):
             continue
-        for other in ("issuegraph-graphql-core", "legacy", "postgraphile", "floor"):
+        for other in ("issuegraph-graphql-core", "legacy", "postgraphile", "floor", "minimal"):
             peer = _point(results, other, workload, c)
             if peer and peer.get("ok") and peer.get("rps"):
                 out[f"{workload} issuegraph/{other}"] = round(base["rps"] / peer["rps"], 2)

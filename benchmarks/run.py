@@ -57,6 +57,7 @@ from benchmarks.servers import (
     DIALECTS,
     EXECUTION_ENGINES,
     ISSUEGRAPH_SETTINGS,
+    LEGACY_ENV_SERVERS,
     QUEUE_NAME,
     Server,
     ServerSpec,
@@ -574,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         problem = None
         if name == "postgraphile":
             problem = ensure_postgraphile(log)
-        elif name == "legacy":
+        elif name in LEGACY_ENV_SERVERS:
             problem = ensure_legacy_venv(settings, log)
         entry: dict[str, Any] = {"available": False}
         results["servers"][name] = entry
@@ -650,9 +651,12 @@ def main(argv: list[str] | None = None) -> int:
         "issuegraph runs on its production path: rate limiter on (budget raised), JSON access "
         "log at INFO to its log file, metrics on; see Servers and settings.",
         "The floor (benchmarks/floor.py) is not GraphQL: same bodies, dispatch on operationName.",
+        "The minimal server (benchmarks/minimal/app.py: Flask, Graphene, sync SQLAlchemy, "
+        "gunicorn sync workers) has no authentication, no logging and plain N+1 resolvers; it "
+        "serves W1, W1-small and W2 (no W3).",
         "Authentication: issuegraph, legacy and the floor look the bearer token up in PostgreSQL "
-        "on every request (counted in their SQL statements); PostGraphile runs without "
-        "authentication (no JWT configured), so it does no lookup.",
+        "on every request (counted in their SQL statements); PostGraphile (no JWT configured) "
+        "and the minimal server run without authentication, so they do no lookup.",
         f"Server logs of this run: {log_dir}",
     ]
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

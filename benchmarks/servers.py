@@ -2,7 +2,8 @@
 
 Every server is started pinned to the server cores (``taskset -c 0`` on two cores) with the
 same number of processes (``--workers N``): uvicorn workers for issuegraph and the floor,
-gunicorn sync workers for the legacy layer, ``--cluster-workers`` for PostGraphile (N > 1).
+gunicorn sync workers for the legacy layer and the minimal server, ``--cluster-workers`` for
+PostGraphile (N > 1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ import httpx
 import psutil
 
 from benchmarks.benchdb import issuegraph_env
-from benchmarks.common import LEGACY_DIR, POSTGRAPHILE_DIR, REPO, BenchError, Settings
+from benchmarks.common import (
+    LEGACY_DIR,
+    MINIMAL_DIR,
+    POSTGRAPHILE_DIR,
+    REPO,
+    BenchError,
+    Settings,
+)
 
 PORTS = {
     "issuegraph": 18101,
@@ -30,6 +38,7 @@ PORTS = {
     "postgraphile": 18103,
     "floor": 18104,
     "issuegraph-graphql-core": 18105,
+    "minimal": 18106,
 }
 DIALECTS = {
     "issuegraph": "contract",
@@ -37,8 +46,18 @@ DIALECTS = {
     "legacy": "legacy",
     "postgraphile": "postgraphile",
     "floor": "floor",
+    "minimal": "minimal",
 }
-ALL_SERVERS = ("issuegraph", "issuegraph-graphql-core", "legacy", "postgraphile", "floor")
+ALL_SERVERS = (
+    "issuegraph",
+    "issuegraph-graphql-core",
+    "legacy",
+    "postgraphile",
+    "floor",
+    "minimal",
+)
+# Servers that run in the legacy layer's environment (.venv-legacy).
+LEGACY_ENV_SERVERS = ("legacy", "minimal")
 # The same server with the compiled execution path off (ISSUEGRAPH_EXECUTION_ENGINE).
 EXECUTION_ENGINES = {"issuegraph": "compiled", "issuegraph-graphql-core": "graphql-core"}
 QUEUE_NAME = "issuegraph-bench:queue"
@@ -68,12 +87,13 @@ class Unavailable(BenchError):
 
 
 # The rate limiter stays on (a Redis script call per request, as in production) with a budget
-# no run can spend. A request costs 1 + nodes // 100 points (app/rate_limit.py) and a query
-# estimated above ISSUEGRAPH_MAX_QUERY_COST (default 50,000 nodes) is refused before it is
-# charged more than that, so one request costs at most 501 points (W1: a few). The window is
-# one clock hour per token: at 501 points for each of 1,000,000 requests/s for 3,600 s (far
-# beyond what this harness drives: ~100k requests per run at a few thousand req/s at most) the
-# budget is 1.8e12 points, still exact in Redis's integers and Lua's doubles (< 2^53).
+# no run can spend. A request costs 1 + nodes // 100 points (app/rate_limit.py); a request
+# estimated above ISSUEGRAPH_MAX_QUERY_COST (default 50,000 nodes, a batch's operations
+# together) is refused and charged 1, so one request costs at most 501 points (measured: W1
+# ~54, W1-small 6, W2 2; the report shows them). The window is one clock hour per token: 501
+# points for each of 1,000,000 requests/s for 3,600 s (far beyond what this harness drives:
+# ~100k+ requests per run, a few thousand req/s at most) is 1.8e12 points, still exact in
+# Redis's integers and Lua's doubles (< 2^53).
 MAX_POINTS_PER_REQUEST = 1 + 50_000 // 100
 RATE_LIMIT_POINTS_PER_HOUR = MAX_POINTS_PER_REQUEST * 1_000_000 * 3600
 
@@ -177,6 +197,29 @@ def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec
         )
         argv = [*pin, str(python), "-m", "gunicorn", "-c", str(conf)]
         return ServerSpec(name, argv, env, port, processes, ["gunicorn sync workers"])
+    if name == "minimal":
+        conf = MINIMAL_DIR / "gunicorn.conf.py"
+        python = settings.legacy_python
+        if not python.exists():
+            raise Unavailable(f"{python} is missing (the harness creates .venv-legacy first).")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ISSUEGRAPH_", "MINIMAL_"))}
+        env.update(
+            MINIMAL_DATABASE_URL=settings.database_url,
+            MINIMAL_BIND=f"127.0.0.1:{port}",
+            MINIMAL_WORKERS=str(processes),
+        )
+        argv = [*pin, str(python), "-m", "gunicorn", "-c", str(conf)]
+        return ServerSpec(
+            name,
+            argv,
+            env,
+            port,
+            processes,
+            [
+                "Flask + Graphene + sync SQLAlchemy (benchmarks/minimal/app.py), gunicorn sync "
+                "workers: no authentication, no logging, plain N+1 resolvers; W1 and W2 only"
+            ],
+        )
     if name == "postgraphile":
         cli = POSTGRAPHILE_DIR / "node_modules" / ".bin" / "postgraphile"
         if not cli.exists():

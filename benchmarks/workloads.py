@@ -39,7 +39,7 @@ W3 = Workload("W3", "W3", f"createIssue in {WRITE_PROJECT}", writes=True)
 HTTP_WORKLOADS = (W1, W1_SMALL, W2, W3)
 PAGE_SIZES = {"W1": 50, "W1-small": 5}
 # Servers without W3 (see queries/README.md).
-NO_W3 = ("postgraphile",)
+NO_W3 = ("postgraphile", "minimal")
 
 
 def _query(*parts: str) -> str:
@@ -50,12 +50,10 @@ def query_file(dialect: str, workload: Workload) -> str | None:
     """Where the query text of ``workload`` on a server of ``dialect`` lives (repo-relative)."""
     if dialect == "floor":
         return "benchmarks/queries/floor/queries.sql"
+    if workload.writes and dialect in NO_W3:
+        return None
     if dialect == "postgraphile":
-        return (
-            None
-            if workload.writes
-            else f"benchmarks/queries/postgraphile/{workload.operation}.graphql"
-        )
+        return f"benchmarks/queries/postgraphile/{workload.operation}.graphql"
     if dialect == "legacy" and workload.writes:
         return "benchmarks/queries/legacy/W3.graphql"
     return f"benchmarks/queries/contract/{workload.operation}.graphql"
@@ -101,8 +99,10 @@ def body(
 
 
 def skip_reason(dialect: str, workload: Workload) -> str:
-    if workload.writes and dialect in NO_W3:
+    if workload.writes and dialect == "postgraphile":
         return "no W3: --disable-default-mutations (see queries/README.md)"
+    if workload.writes and dialect == "minimal":
+        return "no W3: the minimal server serves W1 and W2 only"
     return "no project ID for W3"
 
 
@@ -134,7 +134,7 @@ def load_body(
 
 
 def project_id_body(dialect: str) -> dict[str, Any] | None:
-    if dialect == "postgraphile":
+    if dialect in NO_W3:
         return None
     query = "# floor" if dialect == "floor" else _query("contract", "project_id.graphql")
     return {
