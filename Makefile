@@ -51,7 +51,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# The load benchmarks of issues #5 and #12 (benchmarks/README.md): ~12 minutes, writes
+# The load benchmarks of issues #5 and #12 (benchmarks/README.md): ~15 minutes, writes
 # benchmarks/results/<date>.{json,md,png} (server logs in <date>-logs/). Needs PostgreSQL and
 # Redis (ISSUEGRAPH_BENCH_DATABASE_URL, an admin URL, default
 # postgresql://postgres@127.0.0.1:5432/postgres; ISSUEGRAPH_BENCH_REDIS_URL), wrk, Node/npm.

@@ -1,23 +1,27 @@
-"""The benchmark harness behind `make bench` (issue #5).
+"""The benchmark harness behind `make bench` (issues #5 and #12).
 
     .venv/bin/python -m benchmarks.run [--workers 1] [--reuse-db] [--servers issuegraph,floor]
 
 1. wrk (apt-get installs it when missing and we are root), PostGraphile 4 (npm install into
    benchmarks/postgraphile), the legacy layer's .venv-legacy (from
-   benchmarks/legacy/requirements.txt); a server that cannot be had is left out, with the
-   reason in the report.
+   benchmarks/legacy/requirements.txt; the minimal server runs in it too); a server that
+   cannot be had is left out, with the reason in the report.
 2. The database ISSUEGRAPH_BENCH_DB_NAME (issuegraph_bench_run) next to
    ISSUEGRAPH_BENCH_DATABASE_URL (an admin URL, default
    postgresql://postgres@127.0.0.1:5432/postgres) is dropped, created, migrated and seeded with
-   `issuegraph seed --bench` (or reused with --reuse-db).
+   `issuegraph seed --bench` (or reused with --reuse-db); W2's issue range is checked in it.
 3. SQL statements per request: with ``log_statement = 'all'`` on that database, every server
    is started, warmed up and sent exactly one request of each workload; the statements
    PostgreSQL logged for it are counted (benchmarks/sqlcount.py). Logging is then switched off.
-4. Load: each server in turn is started (pinned to CPU 0, same process count), checked to
-   answer with the same rows as the others, warmed up, and driven by wrk (pinned to CPU 1) at
-   each concurrency for each workload; peak RSS of its process tree is sampled throughout.
+4. Load: each server in turn is started (pinned to CPU 0, same process count, its output in
+   results/<stem>-logs/; issuegraph on its production path, see servers.ISSUEGRAPH_SETTINGS),
+   checked to answer with the same rows as the others, warmed up, and driven by wrk (pinned to
+   CPU 1; W2 with a random issue per request) at each concurrency for each workload; peak RSS
+   of its process tree is sampled throughout. For issuegraph: its rate-limit headers, access
+   log lines and /metrics afterwards.
 5. W4 against issuegraph with one `issuegraph worker` (benchmarks/jobs_load.py).
-6. benchmarks/results/<date>.json, .md and .png (benchmarks/report.py).
+6. benchmarks/results/<stem>.json, .md and .png (benchmarks/report.py), with issue 12's
+   targets.
 """
 
 from __future__ import annotations
