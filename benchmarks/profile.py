@@ -339,7 +339,7 @@ def find_py_spy() -> str:
 
 def cpu_seconds(pid: int) -> float:
     proc = psutil.Process(pid)
-    total = sum(proc.cpu_times()[:2])
+    total: float = sum(proc.cpu_times()[:2])
     for child in proc.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             total += sum(child.cpu_times()[:2])
