@@ -51,13 +51,18 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# The load benchmarks of issue #5 (benchmarks/README.md): ~9 minutes, writes
-# benchmarks/results/<date>.{json,md,png}. Needs PostgreSQL and Redis (ISSUEGRAPH_BENCH_DATABASE_URL,
-# an admin URL, default postgresql://postgres@127.0.0.1:5432/postgres; ISSUEGRAPH_BENCH_REDIS_URL),
-# wrk, Node/npm. BENCH_ARGS is passed on, e.g. BENCH_ARGS="--workers 2 --reuse-db".
+# The load benchmarks of issues #5 and #12 (benchmarks/README.md): ~15 minutes, writes
+# benchmarks/results/<date>.{json,md,png} (server logs in <date>-logs/). Needs PostgreSQL and
+# Redis (ISSUEGRAPH_BENCH_DATABASE_URL, an admin URL, default
+# postgresql://postgres@127.0.0.1:5432/postgres; ISSUEGRAPH_BENCH_REDIS_URL), wrk, Node/npm.
+# BENCH_ARGS is passed on, e.g. BENCH_ARGS="--duration 10 --reuse-db".
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS ?=
-.PHONY: bench
+# `make profile`: py-spy on `issuegraph serve` under W1 and W2, CPU by library
+# (benchmarks/results/profile-<date>-<workload>.{txt,json}); needs root or ptrace rights.
+# PROFILE_ARGS is passed on, e.g. PROFILE_ARGS="--seconds 10 --concurrency 16".
+PROFILE_ARGS ?=
+.PHONY: bench profile
 
 $(BENCH_STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -67,3 +72,7 @@ $(BENCH_STAMP): pyproject.toml
 bench: $(BENCH_STAMP)
 	ISSUEGRAPH_BENCH_PYTHON=$${ISSUEGRAPH_BENCH_PYTHON:-$(abspath $(VENV))/bin/python} \
 		$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+profile: $(BENCH_STAMP)
+	ISSUEGRAPH_BENCH_PYTHON=$${ISSUEGRAPH_BENCH_PYTHON:-$(abspath $(VENV))/bin/python} \
+		$(VENV)/bin/python -m benchmarks.profile $(PROFILE_ARGS)

@@ -150,6 +150,41 @@ def prepare(settings: Settings, *, reuse: bool) -> BenchData:
     return BenchData(token, "bench0@example.com", ids, round(seconds, 2), False)
 
 
+async def _read_issues_ok(settings: Settings, low: int, high: int) -> int:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return int(
+            await conn.fetchval(
+                """
+                SELECT count(*) FROM issues i
+                JOIN projects p ON p.id = i.project_id
+                JOIN workspaces w ON w.id = p.workspace_id
+                WHERE w.slug = $1 AND p.key = $2 AND i.number BETWEEN $3 AND $4
+                  AND (SELECT count(*) FROM issue_labels l WHERE l.issue_id = i.id) = 3
+                  AND (SELECT count(*) FROM comments c WHERE c.issue_id = i.id) = 5
+                """,
+                WORKSPACE_SLUG,
+                READ_PROJECT,
+                low,
+                high,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+def check_read_issues(settings: Settings, low: int, high: int) -> None:
+    """Every issue W2 may ask for (numbers low..high of the read project) exists with 3 labels
+    and 5 comments, as `issuegraph seed --bench` writes them."""
+    found = _run(_read_issues_ok(settings, low, high))
+    if found != high - low + 1:
+        raise BenchError(
+            f"{READ_PROJECT}-{low}..{READ_PROJECT}-{high}: only {found} of {high - low + 1} "
+            "issues exist with 3 labels and 5 comments; drop the bench database (run without "
+            "--reuse-db) to seed it again."
+        )
+
+
 async def _analyze(settings: Settings) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:

@@ -21,6 +21,7 @@ RESULTS = BENCH_DIR / "results"
 WRK_DIR = BENCH_DIR / "wrk"
 POSTGRAPHILE_DIR = BENCH_DIR / "postgraphile"
 LEGACY_DIR = BENCH_DIR / "legacy"
+MINIMAL_DIR = BENCH_DIR / "minimal"
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -31,8 +32,16 @@ READ_PROJECT = "P0"
 WRITE_PROJECT = "P4"
 TRIAGE_PROJECT = "P1"
 WORKSPACE_SLUG = "bench"
-# The W2 issue (an issue in the middle of P0, with 3 labels and 5 comments like all of them).
+# `issuegraph seed --bench` (services/bench_seed.py): 10,000 issues over 5 projects, numbered
+# 1..2,000 in each, every one with 3 labels and 5 comments.
+READ_PROJECT_ISSUES = 2_000
+# Under load W2 asks for a random issue of P0 on every request (wrk/graphql.lua), from this
+# range; the harness checks in the database that each of them has 3 labels and 5 comments.
+W2_NUMBERS = (1, READ_PROJECT_ISSUES)
+# The W2 issue of the single requests: the SQL count, and the one the tests use.
 W2_NUMBER = 1_000
+# The answer check asks every server for these and compares the rows across servers.
+W2_CHECK_NUMBERS = (1, 500, W2_NUMBER, 1_500, READ_PROJECT_ISSUES)
 
 
 class BenchError(RuntimeError):

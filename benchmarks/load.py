@@ -13,6 +13,8 @@ from typing import Any
 from benchmarks.common import WRK_DIR, BenchError
 
 LUA = WRK_DIR / "graphql.lua"
+# The seed of the random W2 issue numbers: every server of a run gets the same sequence.
+WRK_SEED = 12
 
 
 def ensure_wrk(log: Any) -> str:
@@ -50,7 +52,7 @@ def wrk_version(wrk: str) -> str:
 def run_wrk(
     wrk: str,
     url: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | str,
     token: str,
     *,
     connections: int,
@@ -58,10 +60,17 @@ def run_wrk(
     cpus: str,
     threads: int = 1,
     timeout_s: int = 30,
+    numbers: tuple[int, int] | None = None,
+    seed: int = WRK_SEED,
 ) -> dict[str, Any]:
-    """One load point. Returns the raw figures plus req/s, p50/p99 in ms and ok/problem."""
+    """One load point. Returns the raw figures plus req/s, p50/p99 in ms and ok/problem.
+
+    ``body`` is the JSON body (a dict, or its text). With ``numbers`` it is a template
+    (workloads.load_body): every request carries a random integer of that range in place of
+    ``__ISSUE_NUMBER__``, from a generator seeded with ``seed`` (wrk/graphql.lua)."""
+    text = body if isinstance(body, str) else json.dumps(body)
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as handle:
-        handle.write(json.dumps(body).encode())
+        handle.write(text.encode())
         body_file = handle.name
     threads = max(1, min(threads, connections))
     argv = [
@@ -79,6 +88,11 @@ def run_wrk(
         url,
     ]
     env = dict(os.environ, WRK_BODY_FILE=body_file, WRK_AUTHORIZATION=f"Bearer {token}")
+    for name in ("WRK_NUMBER_MIN", "WRK_NUMBER_MAX", "WRK_SEED"):
+        env.pop(name, None)
+    if numbers is not None:
+        env.update(WRK_NUMBER_MIN=str(numbers[0]), WRK_NUMBER_MAX=str(numbers[1]))
+        env["WRK_SEED"] = str(seed)
     try:
         result = subprocess.run(  # noqa: S603 - our argv, no shell
             argv,
@@ -110,6 +124,13 @@ def run_wrk(
         problems.append(f"socket errors {socket_errors}")
     if raw["requests"] == 0:
         problems.append("no request completed")
+    picked = raw.get("random_numbers") or {}
+    if numbers is not None and (
+        picked.get("count", 0) < raw["requests"]
+        or picked.get("min", 0) < numbers[0]
+        or picked.get("max", 0) > numbers[1]
+    ):
+        problems.append(f"random issue numbers {picked}, expected {numbers}")
     if problems and raw.get("first_bad"):
         problems.append(f"first: {raw['first_bad'][:160]}")
     lat = raw["latency_us"]
@@ -138,6 +159,9 @@ def run_wrk(
         "max_ms": round(lat["max"] / 1000, 2),
         "mean_ms": round(lat["mean"] / 1000, 2),
         "bytes_per_request": round(raw["bytes"] / raw["requests"]) if raw["requests"] else 0,
+        "random_numbers": (
+            {**picked, "range": list(numbers), "seed": seed} if numbers is not None else None
+        ),
         "wrk": raw,
         "wrk_summary": "\n".join(
             ln for ln in result.stdout.splitlines() if not ln.startswith("BENCH_JSON ")

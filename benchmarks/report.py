@@ -15,6 +15,7 @@ SERVER_LABELS = {
     "legacy": "legacy (Flask/Graphene)",
     "postgraphile": "PostGraphile 4",
     "floor": "floor (asyncpg+orjson)",
+    "minimal": "minimal (Flask/Graphene, no auth)",
 }
 PLOT_WORKLOADS = ("W1", "W1-small", "W2", "W3")
 COLORS = {
@@ -23,6 +24,7 @@ COLORS = {
     "legacy": "tab:orange",
     "postgraphile": "tab:green",
     "floor": "tab:red",
+    "minimal": "tab:purple",
 }
 
 
@@ -47,7 +49,7 @@ def ratios(results: dict[str, Any], c: int = 16) -> dict[str, Any]:
         base = _point(results, "issuegraph", workload, c)
         if not base or not base.get("ok"):
             continue
-        for other in ("issuegraph-graphql-core", "legacy", "postgraphile", "floor"):
+        for other in ("issuegraph-graphql-core", "legacy", "postgraphile", "floor", "minimal"):
             peer = _point(results, other, workload, c)
             if peer and peer.get("ok") and peer.get("rps"):
                 out[f"{workload} issuegraph/{other}"] = round(base["rps"] / peer["rps"], 2)
@@ -141,6 +143,162 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def servers_section(results: dict[str, Any]) -> list[str]:
+    """Each server's settings that differ from its defaults and why (ServerSpec.notes), and
+    for issuegraph what its log and /metrics showed after the load."""
+    lines = ["## Servers and settings", ""]
+    for name, server in results["servers"].items():
+        if not server.get("available"):
+            continue
+        lines.append(f"- **{SERVER_LABELS.get(name, name)}**")
+        lines += [f"  - {note}" for note in server.get("notes", [])]
+        limits = server.get("rate_limit") or {}
+        if limits:
+            lines.append(
+                "  - rate limiter seen in the answers (X-RateLimit-*): "
+                + ", ".join(
+                    f"{w} limit {v.get('limit') or 'MISSING'}, cost {_fmt(v.get('cost_points'))} "
+                    "points"
+                    for w, v in limits.items()
+                )
+            )
+        check = server.get("production_check")
+        if check:
+            lines.append(
+                f"  - after the load: {check.get('http_request_log_lines', 0):,} `http.request` "
+                f"and {check.get('slow_request_log_lines', 0):,} `http.slow_request` lines in "
+                f"`{check.get('log_file')}`; /metrics HTTP {check.get('metrics_status')}, "
+                f"{_fmt(check.get('metrics_requests'))} requests counted"
+            )
+    lines.append("")
+    return lines
+
+
+# Issue 12's targets ("How make bench must measure"): (workload, peer, minimum req/s ratio of
+# issuegraph to the peer, concurrencies).
+ISSUE12_RATIOS = (
+    ("W2", "postgraphile", 0.5, (1, 16)),
+    ("W2", "legacy", 3.0, (1, 16)),
+    ("W2", "minimal", 2.0, (1, 16)),
+    ("W1", "postgraphile", 1.0, (1, 16)),
+    ("W1", "legacy", 10.0, (1, 16)),
+    ("W1-small", "legacy", 3.0, (16,)),
+    ("W3", "legacy", 3.0, (16,)),
+)
+ISSUE12_WORKLOADS = ("W1", "W1-small", "W2", "W3")
+# Scaling: req/s at this concurrency at least this share of the best of all concurrencies.
+ISSUE12_SCALING = (64, 0.9)
+ISSUE12_P99_OVER_P50 = (16, 3.0)
+ISSUE12_P99_VS_LEGACY = (1, 16, 64)
+ISSUE12_MAX_SQL = {"W1": 6, "W2": 6}
+
+
+def _missing(results: dict[str, Any], server: str, workload: str, c: int) -> str:
+    """Why a point is not there."""
+    if c not in results["config"]["concurrency"]:
+        return f"not measured (c={c} not in --concurrency)"
+    if workload not in {w["name"] for w in results["workloads"]}:
+        return f"not measured ({workload} not in --workloads)"
+    info = results["servers"].get(server)
+    if not info:
+        return f"not measured ({server} not in --servers)"
+    if not info.get("available"):
+        return f"not measured ({server} not run)"
+    load = results["load"].get(server, {}).get(workload, {})
+    if load.get("skipped"):
+        return f"- ({server}: {load['skipped']})"
+    return f"not measured ({server} {workload} c={c} missing)"
+
+
+def _fail(point: dict[str, Any]) -> str:
+    return f"point FAILED ({str(point.get('problem', ''))[:80]})"
+
+
+def issue12_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 12's targets, each row with its concurrency, the figures and met (True), missed
+    (False) or not measured (None). A failed issuegraph point (errors under load) is missed; a
+    failed peer point is not measured."""
+    rows: list[dict[str, Any]] = []
+
+    def row(target: str, c: int | str, value: str, met: bool | None) -> None:
+        rows.append({"target": target, "c": c, "value": value, "pass": met})
+
+    me = "issuegraph"
+    for workload, peer, minimum, levels in ISSUE12_RATIOS:
+        target = f"{workload} req/s: issuegraph ≥ {minimum:g}x {SERVER_LABELS.get(peer, peer)}"
+        for c in levels:
+            base, other = _point(results, me, workload, c), _point(results, peer, workload, c)
+            if base is None or other is None:
+                row(target, c, _missing(results, me if base is None else peer, workload, c), None)
+            elif not base.get("ok"):
+                row(target, c, f"issuegraph {_fail(base)}", False)
+            elif not other.get("ok") or not other.get("rps"):
+                row(target, c, f"{peer} {_fail(other)}", None)
+            else:
+                ratio = base["rps"] / other["rps"]
+                value = f"{base['rps']:,.1f} / {other['rps']:,.1f} req/s = {ratio:.2f}x"
+                row(target, c, value, ratio >= minimum)
+
+    at, share = ISSUE12_SCALING
+    for workload in ISSUE12_WORKLOADS:
+        target = f"{workload}: issuegraph req/s at c={at} ≥ {share:g}x its best"
+        points = results["load"].get(me, {}).get(workload, {}).get("points") or []
+        point = _point(results, me, workload, at)
+        if point is None:
+            row(target, at, _missing(results, me, workload, at), None)
+        elif not point.get("ok"):
+            row(target, at, f"issuegraph {_fail(point)}", False)
+        else:
+            best = max((p for p in points if p.get("ok")), key=lambda p: p.get("rps") or 0)
+            ratio = point["rps"] / best["rps"] if best.get("rps") else 0.0
+            value = (
+                f"{point['rps']:,.1f} req/s; best {best['rps']:,.1f} at c={best['connections']} "
+                f"({ratio:.2f}x)"
+            )
+            row(target, at, value, ratio >= share)
+
+    at, factor = ISSUE12_P99_OVER_P50
+    for workload in ISSUE12_WORKLOADS:
+        target = f"{workload}: issuegraph p99 ≤ {factor:g}x its p50"
+        point = _point(results, me, workload, at)
+        if point is None:
+            row(target, at, _missing(results, me, workload, at), None)
+        elif not point.get("ok"):
+            row(target, at, f"issuegraph {_fail(point)}", False)
+        else:
+            ratio = point["p99_ms"] / point["p50_ms"] if point.get("p50_ms") else float("inf")
+            mark = " †" if point.get("latency_biased") else ""
+            value = f"p50 {point['p50_ms']} ms, p99 {point['p99_ms']} ms{mark} ({ratio:.2f}x)"
+            row(target, at, value, ratio <= factor)
+
+    for workload in ISSUE12_WORKLOADS:
+        target = f"{workload}: issuegraph p99 ≤ legacy p99"
+        for c in ISSUE12_P99_VS_LEGACY:
+            base, other = _point(results, me, workload, c), _point(results, "legacy", workload, c)
+            if base is None or other is None:
+                missing = me if base is None else "legacy"
+                row(target, c, _missing(results, missing, workload, c), None)
+            elif not base.get("ok"):
+                row(target, c, f"issuegraph {_fail(base)}", False)
+            elif not other.get("ok"):
+                row(target, c, f"legacy {_fail(other)}", None)
+            else:
+                marks = ["†" if p.get("latency_biased") else "" for p in (base, other)]
+                value = f"{base['p99_ms']:,} ms{marks[0]} vs {other['p99_ms']:,} ms{marks[1]}"
+                row(target, c, value, base["p99_ms"] <= other["p99_ms"])
+
+    sql = results.get("sql", {}).get(me, {})
+    for workload, most in ISSUE12_MAX_SQL.items():
+        target = f"{workload}: SQL statements per request ≤ {most} (PostgreSQL's count)"
+        count = (sql.get(workload) or {}).get("data_statements")
+        if count is None:
+            problem = results.get("sql_problem") or "no count"
+            row(target, "-", f"not measured ({problem})", None)
+        else:
+            row(target, "-", str(count), count <= most)
+    return rows
+
+
 def markdown(results: dict[str, Any]) -> str:
     cfg = results["config"]
     machine = results["machine"]
@@ -159,8 +317,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Data: `issuegraph seed --bench` (10,000 issues, 50,000 comments) in database "
         f"`{cfg['database']}`"
         + (" (reused)." if cfg.get("reused_db") else f", seeded in {cfg.get('seed_seconds')} s."),
-        "issuegraph runs with `ISSUEGRAPH_RATE_LIMIT_ENABLED=false` (the hourly points budget "
-        "would refuse most of the run's requests) and log level WARNING.",
+        "issuegraph runs on its production path: rate limiter on (budget raised), JSON access "
+        "log at INFO into its log file, metrics on (settings below).",
         "",
     ]
     busy = (results["machine"].get("busy_processes_at_start") or []) + (
@@ -180,6 +338,8 @@ def markdown(results: dict[str, Any]) -> str:
             )
     if any(not s.get("available") for s in results["servers"].values()):
         lines.append("")
+
+    lines += servers_section(results)
 
     sql = results.get("sql", {})
     biased = False
@@ -230,13 +390,14 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "## Ratios (req/s, issuegraph ÷ peer)",
         "",
-        "| | c=1 | c=16 |",
-        "|---|---:|---:|",
+        "| | c=1 | c=16 | c=64 |",
+        "|---|---:|---:|---:|",
     ]
-    at_one = results.get("ratios_c1", {})
-    for key, value in results.get("ratios", {}).items():
-        single = at_one.get(key)
-        lines.append(f"| {key} | {f'{single:.2f}x' if single else '-'} | {value:.2f}x |")
+    columns = [results.get(k, {}) for k in ("ratios_c1", "ratios", "ratios_c64")]
+    keys = list(dict.fromkeys(k for column in columns for k in column))
+    for key in keys:
+        cells = [f"{column[key]:.2f}x" if column.get(key) else "-" for column in columns]
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
     lines.append("")
 
     lines += [
@@ -320,6 +481,26 @@ def markdown(results: dict[str, Any]) -> str:
     else:
         error = str((jobs or {}).get("error", "skipped")).strip().splitlines() or ["?"]
         lines.append(f"Not measured: {error[-1][:300]} (details in the JSON).")
+    lines += [
+        "",
+        "## Targets of issue 12 (this run)",
+        "",
+        "Ratios and latencies from this run's points (same machine, same data, one after the "
+        "other); a failed issuegraph point counts as missed, a failed or absent peer as not "
+        "measured. † latency biased low (see above): a legacy p99 with † is lower than the "
+        "truth, which makes its target harder, not easier.",
+        "",
+        "| target | c | measured | |",
+        "|---|---:|---|---|",
+    ]
+    for row in results.get("targets_issue12", []):
+        verdict = {True: "met", False: "**missed**", None: ""}[row["pass"]]
+        lines.append(f"| {row['target']} | {row['c']} | {row['value']} | {verdict} |")
+    met = [r["pass"] for r in results.get("targets_issue12", [])]
+    lines += [
+        "",
+        f"{met.count(True)} met, {met.count(False)} missed, {met.count(None)} not measured.",
+    ]
     lines += ["", "## Targets (issue #5)", "", "| target | measured | |", "|---|---|---|"]
     for row in results.get("targets", []):
         verdict = {True: "met", False: "**missed**", None: ""}[row["pass"]]
@@ -406,7 +587,9 @@ def write(results: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Path]:
     results["files"] = {k: os.path.relpath(v, REPO) for k, v in paths.items()}
     results["ratios"] = ratios(results)
     results["ratios_c1"] = ratios(results, 1)
+    results["ratios_c64"] = ratios(results, 64)
     results["targets"] = targets(results)
+    results["targets_issue12"] = issue12_targets(results)
     try:
         plot(results, paths["png"])
     except Exception as error:  # the figures matter more than the picture

@@ -1,23 +1,27 @@
-"""The benchmark harness behind `make bench` (issue #5).
+"""The benchmark harness behind `make bench` (issues #5 and #12).
 
     .venv/bin/python -m benchmarks.run [--workers 1] [--reuse-db] [--servers issuegraph,floor]
 
 1. wrk (apt-get installs it when missing and we are root), PostGraphile 4 (npm install into
    benchmarks/postgraphile), the legacy layer's .venv-legacy (from
-   benchmarks/legacy/requirements.txt); a server that cannot be had is left out, with the
-   reason in the report.
+   benchmarks/legacy/requirements.txt; the minimal server runs in it too); a server that
+   cannot be had is left out, with the reason in the report.
 2. The database ISSUEGRAPH_BENCH_DB_NAME (issuegraph_bench_run) next to
    ISSUEGRAPH_BENCH_DATABASE_URL (an admin URL, default
    postgresql://postgres@127.0.0.1:5432/postgres) is dropped, created, migrated and seeded with
-   `issuegraph seed --bench` (or reused with --reuse-db).
+   `issuegraph seed --bench` (or reused with --reuse-db); W2's issue range is checked in it.
 3. SQL statements per request: with ``log_statement = 'all'`` on that database, every server
    is started, warmed up and sent exactly one request of each workload; the statements
    PostgreSQL logged for it are counted (benchmarks/sqlcount.py). Logging is then switched off.
-4. Load: each server in turn is started (pinned to CPU 0, same process count), checked to
-   answer with the same rows as the others, warmed up, and driven by wrk (pinned to CPU 1) at
-   each concurrency for each workload; peak RSS of its process tree is sampled throughout.
+4. Load: each server in turn is started (pinned to CPU 0, same process count, its output in
+   results/<stem>-logs/; issuegraph on its production path, see servers.ISSUEGRAPH_SETTINGS),
+   checked to answer with the same rows as the others, warmed up, and driven by wrk (pinned to
+   CPU 1; W2 with a random issue per request) at each concurrency for each workload; peak RSS
+   of its process tree is sampled throughout. For issuegraph: its rate-limit headers, access
+   log lines and /metrics afterwards.
 5. W4 against issuegraph with one `issuegraph worker` (benchmarks/jobs_load.py).
-6. benchmarks/results/<date>.json, .md and .png (benchmarks/report.py).
+6. benchmarks/results/<stem>.json, .md and .png (benchmarks/report.py), with issue 12's
+   targets.
 """
 
 from __future__ import annotations
@@ -28,15 +32,16 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 from benchmarks import benchdb, load, report, sqlcount, workloads
@@ -44,6 +49,8 @@ from benchmarks.common import (
     POSTGRAPHILE_DIR,
     REPO,
     RESULTS,
+    W2_CHECK_NUMBERS,
+    W2_NUMBERS,
     BenchError,
     Settings,
     cores,
@@ -52,6 +59,9 @@ from benchmarks.common import (
 from benchmarks.servers import (
     ALL_SERVERS,
     DIALECTS,
+    EXECUTION_ENGINES,
+    ISSUEGRAPH_SETTINGS,
+    LEGACY_ENV_SERVERS,
     QUEUE_NAME,
     Server,
     ServerSpec,
@@ -319,6 +329,71 @@ def run_jobs(
         stop_process(worker)
 
 
+def check_server_answers(
+    server: Server, workload: workloads.Workload, fixed: dict[str, Any]
+) -> dict[str, Any]:
+    """The answer check before the load: ``fixed`` (W1, W1-small, W3), or for W2 each issue of
+    W2_CHECK_NUMBERS, whose rows are compared across servers."""
+    dialect = server.spec.dialect
+    if workload is not workloads.W2:
+        status, answer = server.post(fixed)
+        ok, problem, rows = workloads.check_answer(dialect, workload, answer)
+        return {"ok": ok, "problem": problem, "http_status": status, "rows": rows}
+    all_rows: list[Any] = []
+    for number in W2_CHECK_NUMBERS:
+        body = workloads.body(dialect, workload, number=number)
+        assert body is not None
+        status, answer = server.post(body)
+        ok, problem, rows = workloads.check_answer(dialect, workload, answer)
+        if not ok or status != 200:
+            return {
+                "ok": False,
+                "problem": f"issue {number}: HTTP {status}, {problem}",
+                "http_status": status,
+                "rows": None,
+                "numbers": list(W2_CHECK_NUMBERS),
+            }
+        all_rows += rows
+    return {
+        "ok": True,
+        "problem": "",
+        "http_status": 200,
+        "rows": all_rows,
+        "numbers": list(W2_CHECK_NUMBERS),
+    }
+
+
+def rate_limit_headers(server: Server, body: dict[str, Any]) -> dict[str, Any]:
+    """One request's X-RateLimit-* headers (the limiter is on: they must be there)."""
+    _, _, headers = server.post_with_headers(body)
+    before = headers.get("x-ratelimit-remaining")
+    _, _, headers = server.post_with_headers(body)
+    after = headers.get("x-ratelimit-remaining")
+    cost = int(before) - int(after) if before and after else None
+    return {"limit": headers.get("x-ratelimit-limit"), "remaining": after, "cost_points": cost}
+
+
+def production_check(server: Server) -> dict[str, Any]:
+    """After the load: access-log lines written, requests counted by /metrics."""
+    check: dict[str, Any] = {
+        "log_file": str(server.log_path),
+        "http_request_log_lines": server.count_log_lines('"event": "http.request"'),
+        "slow_request_log_lines": server.count_log_lines('"event": "http.slow_request"'),
+    }
+    try:
+        response = server.get("/metrics")
+        requests = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in response.text.splitlines()
+            if line.startswith("issuegraph_request_duration_seconds_count")
+        )
+        check["metrics_status"] = response.status_code
+        check["metrics_requests"] = int(requests)
+    except (httpx.HTTPError, ValueError, IndexError) as error:
+        check["metrics_status"] = repr(error)
+    return check
+
+
 def load_server(
     server_spec: ServerSpec,
     token: str,
@@ -342,33 +417,41 @@ def load_server(
         assert server.sampler is not None
         info["idle_rss_mb"] = round(server.sampler.sample() / 2**20, 1)
         project_id = write_project_id(server)
+        rate_limits: dict[str, Any] = {}
         for w in chosen:
             body = workloads.body(server_spec.dialect, w, project_id)
+            if name in EXECUTION_ENGINES and body is not None and not w.writes:
+                rate_limits[w.name] = rate_limit_headers(server, body)
             entry: dict[str, Any] = {"query_file": workloads.query_file(server_spec.dialect, w)}
             server_results[w.name] = entry
-            if body is None:
-                entry["skipped"] = (
-                    "no W3: --disable-default-mutations (see queries/README.md)"
-                    if server_spec.dialect == "postgraphile"
-                    else "no project ID for W3"
-                )
+            sent = workloads.load_body(server_spec.dialect, w, project_id)
+            if body is None or sent is None:
+                entry["skipped"] = workloads.skip_reason(server_spec.dialect, w)
                 continue
+            text, numbers = sent
             entry["variables"] = body["variables"]
-            status, answer = server.post(body)
-            ok, problem, rows = workloads.check_answer(server_spec.dialect, w, answer)
-            entry["check"] = {"ok": ok, "problem": problem, "http_status": status}
-            if rows is not None:
-                results["_rows"].setdefault(w.name, {})[name] = rows
-            if not ok:
-                log(f"  {name} {w.name}: wrong answer ({problem}); measuring anyway")
+            if numbers is not None:
+                entry["variables"] = "a random issue number of [{}, {}] on every request".format(
+                    *numbers
+                )
+                entry["body_template"] = text
+            entry["check"] = check_server_answers(server, w, body)
+            if entry["check"]["rows"] is not None:
+                results["_rows"].setdefault(w.name, {})[name] = entry["check"].pop("rows")
+            if not entry["check"]["ok"]:
+                log(
+                    f"  {name} {w.name}: wrong answer ({entry['check']['problem']}); "
+                    "measuring anyway"
+                )
             load.run_wrk(
                 wrk,
                 server_spec.url,
-                body,
+                text,
                 token,
                 connections=16,
                 duration=args.warmup,
                 cpus=load_cpus,
+                numbers=numbers,
             )
             wait_idle(server)
             server.sampler.take_window()
@@ -379,11 +462,14 @@ def load_server(
                 point = load.run_wrk(
                     wrk,
                     server_spec.url,
-                    body,
+                    text,
                     token,
                     connections=c,
                     duration=args.duration,
                     cpus=load_cpus,
+                    numbers=numbers,
+                    # another sequence than the warm-up's, the same on every server
+                    seed=load.WRK_SEED + c,
                 )
                 point["cpu_busy_percent_per_core"] = psutil.cpu_percent(percpu=True)
                 if point.get("duration_s"):
@@ -402,6 +488,10 @@ def load_server(
                 )
             entry["points"] = points
         info["peak_rss_mb"] = round(server.sampler.peak / 2**20, 1)
+        if name in EXECUTION_ENGINES:
+            info["rate_limit"] = rate_limits
+            info["production_check"] = production_check(server)
+            log(f"  {name}: rate limit {rate_limits}; {info['production_check']}")
         results["load"][name] = server_results
         if name == "issuegraph" and not args.skip_jobs:
             log("W4: 200 triage jobs and the 10,000-row import (issuegraph + 1 worker)")
@@ -433,7 +523,13 @@ def main(argv: list[str] | None = None) -> int:
         raise BenchError(f"unknown servers {sorted(unknown)}; choose from {ALL_SERVERS}")
     by_name = {w.name: w for w in workloads.HTTP_WORKLOADS}
     chosen = [by_name[w.strip()] for w in args.workloads.split(",") if w.strip()]
-    log_dir = Path(tempfile.mkdtemp(prefix="issuegraph-bench-"))
+    stem = args.stem or started_at.strftime("%Y-%m-%d")
+    # The servers' stdout/stderr (issuegraph's JSON access log) beside the run's results;
+    # results/.gitignore keeps these out of git.
+    log_dir = args.out_dir / f"{stem}-logs"
+    if log_dir.exists():
+        shutil.rmtree(log_dir)
+    log_dir.mkdir(parents=True)
     log(f"server logs in {log_dir}")
 
     wrk = load.ensure_wrk(log)
@@ -464,7 +560,10 @@ def main(argv: list[str] | None = None) -> int:
                 "count": args.jobs,
                 "import_rows": args.import_rows,
             },
-            "issuegraph_env": {"ISSUEGRAPH_RATE_LIMIT_ENABLED": "false"},
+            "issuegraph_env": {
+                "ISSUEGRAPH_LOG_LEVEL": "INFO",
+                **{k: v for k, (v, _, _) in ISSUEGRAPH_SETTINGS.items()},
+            },
         },
         "workloads": [{"name": w.name, "description": w.description} for w in chosen],
         "servers": {},
@@ -480,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         problem = None
         if name == "postgraphile":
             problem = ensure_postgraphile(log)
-        elif name == "legacy":
+        elif name in LEGACY_ENV_SERVERS:
             problem = ensure_legacy_venv(settings, log)
         entry: dict[str, Any] = {"available": False}
         results["servers"][name] = entry
@@ -515,6 +614,11 @@ def main(argv: list[str] | None = None) -> int:
     data = benchdb.prepare(settings, reuse=args.reuse_db)
     results["config"].update(reused_db=data.reused, seed_seconds=data.seeded_seconds)
     log(f"database ready ({'reused' if data.reused else f'seeded in {data.seeded_seconds} s'})")
+    # W2's random issues: every one must exist with 3 labels and 5 comments.
+    benchdb.check_read_issues(settings, *W2_NUMBERS)
+    results["config"]["w2_numbers"] = list(W2_NUMBERS)
+    results["config"]["w2_check_numbers"] = list(W2_CHECK_NUMBERS)
+    results["config"]["wrk_seed"] = load.WRK_SEED
 
     # 3. SQL statements per request
     if not args.skip_sql_count:
@@ -548,11 +652,15 @@ def main(argv: list[str] | None = None) -> int:
     results["notes"] += [
         "PostGraphile runs without W3: --disable-default-mutations (its generated createIssue "
         "would need the client to choose the issue number).",
-        "issuegraph: ISSUEGRAPH_RATE_LIMIT_ENABLED=false for the whole run.",
+        "issuegraph runs on its production path: rate limiter on (budget raised), JSON access "
+        "log at INFO to its log file, metrics on; see Servers and settings.",
         "The floor (benchmarks/floor.py) is not GraphQL: same bodies, dispatch on operationName.",
+        "The minimal server (benchmarks/minimal/app.py: Flask, Graphene, sync SQLAlchemy, "
+        "gunicorn sync workers) has no authentication, no logging and plain N+1 resolvers; it "
+        "serves W1, W1-small and W2 (no W3).",
         "Authentication: issuegraph, legacy and the floor look the bearer token up in PostgreSQL "
-        "on every request (counted in their SQL statements); PostGraphile runs without "
-        "authentication (no JWT configured), so it does no lookup.",
+        "on every request (counted in their SQL statements); PostGraphile (no JWT configured) "
+        "and the minimal server run without authentication, so they do no lookup.",
         f"Server logs of this run: {log_dir}",
     ]
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -568,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["run_seconds"] = round(time.monotonic() - T0, 1)
-    paths = report.write(results, args.out_dir, args.stem or results["date"])
+    paths = report.write(results, args.out_dir, stem)
     log(f"wrote {', '.join(str(p) for p in paths.values())}")
     print(paths["md"].read_text())
     return 0

@@ -2,7 +2,8 @@
 
 Every server is started pinned to the server cores (``taskset -c 0`` on two cores) with the
 same number of processes (``--workers N``): uvicorn workers for issuegraph and the floor,
-gunicorn sync workers for the legacy layer, ``--cluster-workers`` for PostGraphile (N > 1).
+gunicorn sync workers for the legacy layer and the minimal server, ``--cluster-workers`` for
+PostGraphile (N > 1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ import httpx
 import psutil
 
 from benchmarks.benchdb import issuegraph_env
-from benchmarks.common import LEGACY_DIR, POSTGRAPHILE_DIR, REPO, BenchError, Settings
+from benchmarks.common import (
+    LEGACY_DIR,
+    MINIMAL_DIR,
+    POSTGRAPHILE_DIR,
+    REPO,
+    BenchError,
+    Settings,
+)
 
 PORTS = {
     "issuegraph": 18101,
@@ -30,6 +38,7 @@ PORTS = {
     "postgraphile": 18103,
     "floor": 18104,
     "issuegraph-graphql-core": 18105,
+    "minimal": 18106,
 }
 DIALECTS = {
     "issuegraph": "contract",
@@ -37,8 +46,18 @@ DIALECTS = {
     "legacy": "legacy",
     "postgraphile": "postgraphile",
     "floor": "floor",
+    "minimal": "minimal",
 }
-ALL_SERVERS = ("issuegraph", "issuegraph-graphql-core", "legacy", "postgraphile", "floor")
+ALL_SERVERS = (
+    "issuegraph",
+    "issuegraph-graphql-core",
+    "legacy",
+    "postgraphile",
+    "floor",
+    "minimal",
+)
+# Servers that run in the legacy layer's environment (.venv-legacy).
+LEGACY_ENV_SERVERS = ("legacy", "minimal")
 # The same server with the compiled execution path off (ISSUEGRAPH_EXECUTION_ENGINE).
 EXECUTION_ENGINES = {"issuegraph": "compiled", "issuegraph-graphql-core": "graphql-core"}
 QUEUE_NAME = "issuegraph-bench:queue"
@@ -67,18 +86,70 @@ class Unavailable(BenchError):
     """A server that cannot be run here; the run goes on without it."""
 
 
+# The rate limiter stays on (a Redis script call per request, as in production) with a budget
+# no run can spend. A request costs 1 + nodes // 100 points (app/rate_limit.py); a request
+# estimated above ISSUEGRAPH_MAX_QUERY_COST (default 50,000 nodes, a batch's operations
+# together) is refused and charged 1, so one request costs at most 501 points (measured: W1
+# ~54, W1-small 6, W2 2; the report shows them). The window is one clock hour per token: 501
+# points for each of 1,000,000 requests/s for 3,600 s (far beyond what this harness drives:
+# ~100k+ requests per run, a few thousand req/s at most) is 1.8e12 points, still exact in
+# Redis's integers and Lua's doubles (< 2^53).
+MAX_POINTS_PER_REQUEST = 1 + 50_000 // 100
+RATE_LIMIT_POINTS_PER_HOUR = MAX_POINTS_PER_REQUEST * 1_000_000 * 3600
+
+# issuegraph's settings that differ from app/settings.py's defaults, and why (the report
+# prints them). Everything else is left at its default: the production path.
+ISSUEGRAPH_SETTINGS: dict[str, tuple[str, str, str]] = {
+    # name: (value, default, why)
+    "ISSUEGRAPH_RATE_LIMIT_POINTS_PER_HOUR": (
+        str(RATE_LIMIT_POINTS_PER_HOUR),
+        "5000",
+        "the run sends ~100k+ requests with one token; the limiter still runs (a Redis script "
+        f"call per request) but {RATE_LIMIT_POINTS_PER_HOUR:,} points ({MAX_POINTS_PER_REQUEST} "
+        "points, the most one request can cost, x 1,000,000 req/s x 3,600 s) are never spent",
+    ),
+    "ISSUEGRAPH_LOG_FORMAT": (
+        "json",
+        "auto",
+        "auto is JSON when stderr is not a terminal (here a file): the same, said explicitly",
+    ),
+    "ISSUEGRAPH_QUEUE_NAME": (
+        QUEUE_NAME,
+        "issuegraph:queue",
+        "a queue of its own, so no other worker on this Redis takes the bench jobs",
+    ),
+    "ISSUEGRAPH_JOB_MAX_ACTIVE_PER_WORKSPACE": (
+        "1000",
+        "10",
+        "W4 enqueues 200 jobs at once in one workspace",
+    ),
+}
+
+
 def issuegraph_settings_env(settings: Settings, poll_delay: float | None = None) -> dict[str, str]:
-    extra = {
-        # The run sends ~100k requests with one token; the hourly points budget would refuse
-        # most of them. Said in the report.
-        "ISSUEGRAPH_RATE_LIMIT_ENABLED": "false",
-        "ISSUEGRAPH_QUEUE_NAME": QUEUE_NAME,
-        # W4 enqueues 200 jobs at once in one workspace.
-        "ISSUEGRAPH_JOB_MAX_ACTIVE_PER_WORKSPACE": "1000",
-    }
+    """The environment of `issuegraph serve` and `issuegraph worker` in a run: the production
+    path (rate limiter on, INFO access log as JSON lines, metrics), with the bench database and
+    Redis, and the few settings of ISSUEGRAPH_SETTINGS."""
+    extra = {name: value for name, (value, _, _) in ISSUEGRAPH_SETTINGS.items()}
+    # INFO is the default; benchdb.issuegraph_env (the CLI steps) sets WARNING.
+    extra["ISSUEGRAPH_LOG_LEVEL"] = "INFO"
     if poll_delay is not None:
         extra["ISSUEGRAPH_WORKER_POLL_DELAY_SECONDS"] = str(poll_delay)
     return issuegraph_env(settings, **extra)
+
+
+def issuegraph_notes() -> list[str]:
+    """What the report says about issuegraph's settings (ServerSpec.notes)."""
+    return [
+        "production path: rate limiter on, access log at INFO (one JSON `http.request` line per "
+        "request, to the server's log file), Prometheus metrics on; every setting not listed "
+        "here is at its default",
+        *(
+            f"`{name}={value}` (default {default}): {why}"
+            for name, (value, default, why) in ISSUEGRAPH_SETTINGS.items()
+        ),
+        "`ISSUEGRAPH_DATABASE_URL`, `ISSUEGRAPH_REDIS_URL`: the bench database and Redis",
+    ]
 
 
 def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec:
@@ -100,9 +171,13 @@ def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec
             port,
             processes,
             [
-                "ISSUEGRAPH_RATE_LIMIT_ENABLED=false",
-                "log level WARNING",
-                f"ISSUEGRAPH_EXECUTION_ENGINE={engine}",
+                *issuegraph_notes(),
+                f"`ISSUEGRAPH_EXECUTION_ENGINE={engine}`"
+                + (
+                    " (the default)"
+                    if engine == "compiled"
+                    else " (default compiled): the same server with the compiled path off"
+                ),
             ],
         )
     if name == "legacy":
@@ -122,6 +197,29 @@ def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec
         )
         argv = [*pin, str(python), "-m", "gunicorn", "-c", str(conf)]
         return ServerSpec(name, argv, env, port, processes, ["gunicorn sync workers"])
+    if name == "minimal":
+        conf = MINIMAL_DIR / "gunicorn.conf.py"
+        python = settings.legacy_python
+        if not python.exists():
+            raise Unavailable(f"{python} is missing (the harness creates .venv-legacy first).")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ISSUEGRAPH_", "MINIMAL_"))}
+        env.update(
+            MINIMAL_DATABASE_URL=settings.database_url,
+            MINIMAL_BIND=f"127.0.0.1:{port}",
+            MINIMAL_WORKERS=str(processes),
+        )
+        argv = [*pin, str(python), "-m", "gunicorn", "-c", str(conf)]
+        return ServerSpec(
+            name,
+            argv,
+            env,
+            port,
+            processes,
+            [
+                "Flask + Graphene + sync SQLAlchemy (benchmarks/minimal/app.py), gunicorn sync "
+                "workers: no authentication, no logging, plain N+1 resolvers; W1 and W2 only"
+            ],
+        )
     if name == "postgraphile":
         cli = POSTGRAPHILE_DIR / "node_modules" / ".bin" / "postgraphile"
         if not cli.exists():
@@ -259,11 +357,31 @@ class Server:
         self.sampler.start()
 
     def post(self, body: dict[str, Any]) -> tuple[int, Any]:
+        status, answer, _ = self.post_with_headers(body)
+        return status, answer
+
+    def post_with_headers(self, body: dict[str, Any]) -> tuple[int, Any, httpx.Headers]:
         response = self.client.post(self.spec.url, json=body)
         try:
-            return response.status_code, response.json()
+            return response.status_code, response.json(), response.headers
         except ValueError:
-            return response.status_code, response.text
+            return response.status_code, response.text, response.headers
+
+    def get(self, path: str) -> httpx.Response:
+        """GET ``path`` on the server (e.g. /metrics)."""
+        return self.client.get(self.spec.url.rsplit("/", 1)[0] + path)
+
+    def count_log_lines(self, needle: str) -> int:
+        """Lines of the server's log file that contain ``needle``."""
+        count = 0
+        try:
+            with self.log_path.open("rb") as handle:
+                for line in handle:
+                    if needle.encode() in line:
+                        count += 1
+        except OSError:
+            return 0
+        return count
 
     def wait_ready(self, probe: dict[str, Any], timeout: float = 90) -> None:
         """Until ``probe`` is answered with data and no errors."""

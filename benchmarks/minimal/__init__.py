@@ -1,0 +1,1 @@
+"""The minimal synchronous server (Flask + Graphene + sync SQLAlchemy): see app.py."""
