@@ -255,6 +255,15 @@ class ErrorPolicy(SchemaExtension):
         )
 
 
+def _later(new: dict[str, str], current: Any) -> bool:
+    """Does ``new`` describe a later point of the budget than the headers already set?"""
+    if "X-RateLimit-Remaining" not in current:
+        return True
+    if current["X-RateLimit-Reset"] != new["X-RateLimit-Reset"]:
+        return int(new["X-RateLimit-Reset"]) > int(current["X-RateLimit-Reset"])
+    return int(new["X-RateLimit-Remaining"]) <= int(current["X-RateLimit-Remaining"])
+
+
 def operation_of(
     document: DocumentNode, operation_name: str | None
 ) -> tuple[OperationDefinitionNode | None, dict[str, FragmentDefinitionNode]]:
@@ -302,7 +311,9 @@ class QueryBudget(SchemaExtension):
         state = await self.limiter.charge(viewer.token_key, request_points(nodes))
         context.rate_limit = RateLimitInfo(state.limit, state.remaining, state.reset_at, state.cost)
         response = getattr(context, "response", None)
-        if response is not None:
+        if response is not None and _later(state.headers(), response.headers):
+            # The operations of a batch charge concurrently and their answers from Redis
+            # may come back in any order: the headers keep the latest standing.
             response.headers.update(state.headers())
             if not state.allowed:
                 response.status_code = 429

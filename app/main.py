@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, overload
 
@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -34,10 +34,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from app import gc_tuning
 from app.auth import bearer_token, parse_bearer, viewer_for
 from app.downloads import router as downloads_router
 from app.extensions import record_error_codes
 from app.graphiql import graphiql_html, mount_static
+from app.graphql_post import GraphQLPost
 from app.health import router as health_router
 from app.http_media import (
     GRAPHQL_RESPONSE_JSON,
@@ -166,7 +168,23 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Resolve a persisted query (or refuse an untrusted document), then execute."""
+        return await self.execute_document(
+            request, request_adapter.method, sub_response, context, request_data
+        )
+
+    async def execute_document(
+        self,
+        request: Request,
+        method: str,
+        sub_response: Response,
+        context: Context,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Resolve a persisted query (or refuse an untrusted document), then execute.
+
+        What strawberry's ``execute_single`` does, with the document resolved first; shared by
+        the router and the POST fast path (``app.graphql_post``).
+        """
         documents: DocumentStore = request.app.state.issuegraph.documents
         try:
             resolved = await documents.resolve(request_data.query, request_data.extensions)
@@ -177,23 +195,23 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
             record_error_codes([refusal])
             return ExecutionResult(data=None, errors=[refusal])
         try:
-            result = await super().execute_single(
-                request=request,
-                request_adapter=request_adapter,
-                sub_response=sub_response,
-                context=context,
-                root_value=root_value,
-                request_data=replace(request_data, query=resolved.query),
+            result = await self.schema.execute(
+                resolved.query,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=OperationType.from_http(method),  # type: ignore[arg-type]
+                operation_extensions=request_data.extensions,
             )
-        except HTTPException as error:
-            cause = error.__cause__
-            if (
-                request_adapter.method == "GET"
-                and isinstance(cause, InvalidOperationTypeError)
-                and cause.operation_type is OperationType.MUTATION
-            ):
-                raise MutationOverGet(error.reason) from error
-            raise
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except InvalidOperationTypeError as error:
+            reason = error.as_http_error_reason(method)
+            if method == "GET" and error.operation_type is OperationType.MUTATION:
+                raise MutationOverGet(reason) from error
+            raise HTTPException(400, reason) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
         if (
             resolved.register is not None
             and resolved.query is not None
@@ -342,13 +360,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 trusted_only=settings.trusted_documents_only,
             ),
         )
+        gc_tuning.tune(freeze=settings.gc_freeze, threshold=settings.gc_threshold)
         try:
             yield
         finally:
             await redis.aclose()
             await engine.dispose()
 
-    async def get_context(connection: HTTPConnection) -> Context:
+    async def build_context(connection: HTTPConnection) -> Context:
         """HTTP requests authenticate here; WebSockets in ``on_ws_connect``."""
         state: AppState = connection.app.state.issuegraph
         reads = EngineReads(state.engine, settings.request_max_connections)
@@ -365,6 +384,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             observe_batch=observe_batch,
             max_search_length=settings.max_search_length,
         )
+
+    async def get_context(connection: HTTPConnection) -> AsyncIterator[Context]:
+        """The router's context (a FastAPI dependency): released once the answer is sent."""
+        context = await build_context(connection)
+        try:
+            yield context
+        finally:
+            context.release()
 
     app = FastAPI(title="issuegraph", lifespan=lifespan, docs_url=None, redoc_url=None)
 
@@ -384,6 +411,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
     app.include_router(graphql, prefix="/graphql")
+    # One JSON operation POSTed to /graphql is answered without FastAPI's and strawberry's
+    # generic layers; the rest reaches the router above (app/graphql_post.py).
+    app.add_middleware(GraphQLPost, path="/graphql", router=graphql, context_getter=build_context)
     if settings.graphiql:
         mount_static(app)  # GraphiQL's fetched files, at /static/vendor
     app.include_router(downloads_router)

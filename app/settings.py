@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     max_page_size: int = 100
 
+    # The API process's garbage collector (app/gc_tuning.py): what start-up built is frozen out of
+    # collections, and the youngest generation collects every N net allocations (CPython: 700).
+    gc_freeze: bool = True
+    gc_threshold: tuple[int, int, int] = (20_000, 20, 20)
+
     log_level: str = "INFO"
     # Requests slower than this are logged as warnings (`http.slow_request`).
     slow_request_ms: int = 500

@@ -89,6 +89,15 @@ class Context(BaseContext):
         self.max_search_length = max_search_length
         self.loaders = Loaders(self)
 
+    def release(self) -> None:
+        """Drop what the request loaded, once its answer is out.
+
+        The loaders and the context refer to each other, so the request's whole object graph
+        (every loaded row and GraphQL object, through the loader caches) would otherwise wait
+        for a cyclic garbage collection, and be promoted into the old generations on the way.
+        """
+        self.loaders.clear()
+
     @property
     def jobs(self) -> JobWiring:
         if self._jobs is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -70,59 +71,109 @@ class SharedFutureLoader(DataLoader[Any, Any]):
 
 
 class Loaders:
+    """The request's dataloaders, each built on first use (a one-issue read needs five)."""
+
     def __init__(self, context: Context) -> None:
         self._context = context
-        self.user: DataLoader[int, User | None] = self._loader("user", self._users)
-        self.workspace: DataLoader[int, Workspace | None] = self._loader(
-            "workspace", self._workspaces
-        )
-        self.project: DataLoader[int, Project | None] = self._loader("project", self._projects)
-        self.issue: DataLoader[int, Issue | None] = self._loader("issue", self._issues)
-        self.label: DataLoader[int, Label | None] = self._loader("label", self._labels)
-        self.comment: DataLoader[int, Comment | None] = self._loader("comment", self._comments)
-        self.issue_labels: DataLoader[int, list[Label]] = self._loader(
-            "issue_labels", self._issue_labels
-        )
-        self.workspace_members: DataLoader[PageKey, Page[Membership]] = self._loader(
+
+    @cached_property
+    def user(self) -> DataLoader[int, User | None]:
+        return self._loader("user", self._users)
+
+    @cached_property
+    def workspace(self) -> DataLoader[int, Workspace | None]:
+        return self._loader("workspace", self._workspaces)
+
+    @cached_property
+    def project(self) -> DataLoader[int, Project | None]:
+        return self._loader("project", self._projects)
+
+    @cached_property
+    def issue(self) -> DataLoader[int, Issue | None]:
+        return self._loader("issue", self._issues)
+
+    @cached_property
+    def label(self) -> DataLoader[int, Label | None]:
+        return self._loader("label", self._labels)
+
+    @cached_property
+    def comment(self) -> DataLoader[int, Comment | None]:
+        return self._loader("comment", self._comments)
+
+    @cached_property
+    def issue_labels(self) -> DataLoader[int, list[Label]]:
+        return self._loader("issue_labels", self._issue_labels)
+
+    @cached_property
+    def workspace_members(self) -> DataLoader[PageKey, Page[Membership]]:
+        return self._loader(
             "workspace_members", self._grouped(self._member_pages, Page[Membership].empty())
         )
-        self.workspace_member_count: DataLoader[int, int] = self._loader(
-            "workspace_member_count", self._counts(self._member_counts)
-        )
-        self.workspace_projects: DataLoader[PageKey, Page[Project]] = self._loader(
+
+    @cached_property
+    def workspace_member_count(self) -> DataLoader[int, int]:
+        return self._loader("workspace_member_count", self._counts(self._member_counts))
+
+    @cached_property
+    def workspace_projects(self) -> DataLoader[PageKey, Page[Project]]:
+        return self._loader(
             "workspace_projects", self._grouped(self._project_pages, Page[Project].empty())
         )
-        self.workspace_project_count: DataLoader[int, int] = self._loader(
-            "workspace_project_count", self._counts(self._project_counts)
-        )
-        self.workspace_labels: DataLoader[PageKey, Page[Label]] = self._loader(
+
+    @cached_property
+    def workspace_project_count(self) -> DataLoader[int, int]:
+        return self._loader("workspace_project_count", self._counts(self._project_counts))
+
+    @cached_property
+    def workspace_labels(self) -> DataLoader[PageKey, Page[Label]]:
+        return self._loader(
             "workspace_labels", self._grouped(self._label_pages, Page[Label].empty())
         )
-        self.workspace_label_count: DataLoader[int, int] = self._loader(
-            "workspace_label_count", self._counts(self._label_counts)
-        )
-        self.project_issues: DataLoader[IssuePageKey, Page[Issue]] = self._loader(
-            "project_issues", self._grouped(self._issue_pages, Page[Issue].empty())
-        )
-        self.project_issue_count: DataLoader[tuple[int, IssueQuery], int] = self._loader(
-            "project_issue_count", self._grouped(self._issue_counts, 0)
-        )
-        self.issue_comments: DataLoader[PageKey, Page[Comment]] = self._loader(
+
+    @cached_property
+    def workspace_label_count(self) -> DataLoader[int, int]:
+        return self._loader("workspace_label_count", self._counts(self._label_counts))
+
+    @cached_property
+    def project_issues(self) -> DataLoader[IssuePageKey, Page[Issue]]:
+        return self._loader("project_issues", self._grouped(self._issue_pages, Page[Issue].empty()))
+
+    @cached_property
+    def project_issue_count(self) -> DataLoader[tuple[int, IssueQuery], int]:
+        return self._loader("project_issue_count", self._grouped(self._issue_counts, 0))
+
+    @cached_property
+    def issue_comments(self) -> DataLoader[PageKey, Page[Comment]]:
+        return self._loader(
             "issue_comments", self._grouped(self._comment_pages, Page[Comment].empty())
         )
-        self.issue_comment_count: DataLoader[int, int] = self._loader(
-            "issue_comment_count", self._counts(self._comment_counts)
-        )
-        self.issue_insight: DataLoader[int, IssueInsight | None] = self._loader(
-            "issue_insight", self._insights
-        )
-        self.job: DataLoader[int, Job | None] = self._loader("job", self._jobs)
-        self.workspace_jobs: DataLoader[JobPageKey, Page[Job]] = self._loader(
-            "workspace_jobs", self._grouped(self._job_pages, Page[Job].empty())
-        )
-        self.workspace_job_count: DataLoader[tuple[int, JobStatus | None, JobKind | None], int] = (
-            DataLoader(self._grouped(self._job_counts, 0))
-        )
+
+    @cached_property
+    def issue_comment_count(self) -> DataLoader[int, int]:
+        return self._loader("issue_comment_count", self._counts(self._comment_counts))
+
+    @cached_property
+    def issue_insight(self) -> DataLoader[int, IssueInsight | None]:
+        return self._loader("issue_insight", self._insights)
+
+    @cached_property
+    def job(self) -> DataLoader[int, Job | None]:
+        return self._loader("job", self._jobs)
+
+    @cached_property
+    def workspace_jobs(self) -> DataLoader[JobPageKey, Page[Job]]:
+        return self._loader("workspace_jobs", self._grouped(self._job_pages, Page[Job].empty()))
+
+    @cached_property
+    def workspace_job_count(self) -> DataLoader[tuple[int, JobStatus | None, JobKind | None], int]:
+        return self._loader("workspace_job_count", self._grouped(self._job_counts, 0))
+
+    def clear(self) -> None:
+        """Drop every loader built so far, with its cache (``Context.release``)."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, DataLoader):
+                value.clear_all()
+                del self.__dict__[name]
 
     def _loader(self, name: str, batch: BatchFn) -> DataLoader[Any, Any]:
         """A dataloader whose batch sizes are reported (the metrics hook of the context)."""

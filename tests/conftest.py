@@ -109,6 +109,9 @@ def settings(database_url: str, servers: TestServers) -> Settings:
         # Every operation of every test runs on the compiled plans and on graphql-core, and
         # the answers must match (`_no_executor_differences`, docs/performance.md).
         execution_engine="differential",
+        # Every app of the session would freeze the test process's objects (and the garbage
+        # of earlier tests) out of collection for good.
+        gc_freeze=False,
     )
 
 
