@@ -8,32 +8,21 @@ from typing import Any
 
 import structlog
 from graphql import (
-    DocumentNode,
     ExecutionResult,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    StringValueNode,
-    Visitor,
-    visit,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from app import metrics
 from app.cost import CostRules, estimate_nodes
+from app.document_facts import DocumentCache, bad_text, facts
 from app.observability import current_request
 from app.rate_limit import RateLimiter, request_points
 from resolvers.context import RateLimitInfo
 from services.errors import DomainError
 
 log = structlog.get_logger("issuegraph.graphql")
-
-META_FIELDS = frozenset({"__schema", "__type", "__typename"})
 
 # The refusals of strawberry's limit rules, recognised by their messages.
 _LIMIT_CODES = (
@@ -46,21 +35,25 @@ _LIMIT_CODES = (
 _DOMAIN_CODES = {"INVALID": "BAD_USER_INPUT"}
 
 
-def selects_only_meta_fields(
-    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
-) -> bool:
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value not in META_FIELDS:
-                return False
-        elif isinstance(selection, InlineFragmentNode):
-            if not selects_only_meta_fields(selection.selection_set, fragments):
-                return False
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is None or not selects_only_meta_fields(fragment.selection_set, fragments):
-                return False
-    return True
+_VALIDATED: DocumentCache[list[GraphQLError]] = DocumentCache()
+
+
+class DocumentValidationCache(SchemaExtension):
+    """Validation results per parsed document, by its identity.
+
+    Strawberry's ``ValidationCache`` keys an ``lru_cache`` by the document itself, and
+    graphql-core's AST nodes hash recursively: every request hashed the whole document.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        assert document is not None  # validation runs after a successful parse
+        schema, rules = ctx.schema._schema, tuple(ctx.validation_rules)
+        ctx.pre_execution_errors = _VALIDATED.get(
+            document, (schema, rules), lambda: validate_document(schema, document, rules)
+        )
+        yield
 
 
 class AuthenticationGate(SchemaExtension):
@@ -75,10 +68,8 @@ class AuthenticationGate(SchemaExtension):
         context = self.execution_context.context
         document = self.execution_context.graphql_document
         if getattr(context, "viewer", None) is None and document is not None:
-            operation, fragments = operation_of(document, self.execution_context.operation_name)
-            if operation is not None and not selects_only_meta_fields(
-                operation.selection_set, fragments
-            ):
+            found = facts(document, self.execution_context.operation_name)
+            if found.operation is not None and not found.only_meta_fields:
                 response = getattr(context, "response", None)
                 if response is not None:
                     response.status_code = 401
@@ -95,41 +86,14 @@ class AuthenticationGate(SchemaExtension):
         yield
 
 
-def _bad_text(value: Any) -> bool:
-    """A NUL or an unpaired surrogate: valid JSON, but PostgreSQL refuses to store either."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_bad_text(v) for v in value)
-    return False
-
-
-class _StringLiterals(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.bad = False
-
-    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-        self.bad = self.bad or _bad_text(node.value)
-
-
 class TextInputSanity(SchemaExtension):
     """Refuse text PostgreSQL cannot store (NUL, unpaired surrogates) before it reaches SQL."""
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.result is None and ctx.graphql_document is not None:
-            literals = _StringLiterals()
-            visit(ctx.graphql_document, literals)
-            if literals.bad or _bad_text(ctx.variables or {}):
+            found = facts(ctx.graphql_document, ctx.operation_name)
+            if found.bad_literals or bad_text(ctx.variables or {}):
                 ctx.result = ExecutionResult(
                     data=None,
                     errors=[
@@ -149,22 +113,26 @@ class SubscriptionsOverWebSocketOnly(SchemaExtension):
         ctx = self.execution_context
         request = getattr(ctx.context, "request", None)
         over_http = request is not None and request.scope.get("type") == "http"
-        if ctx.result is None and ctx.graphql_document is not None and over_http:
-            operation, _ = operation_of(ctx.graphql_document, ctx.operation_name)
-            if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
-                response = getattr(ctx.context, "response", None)
-                if response is not None:
-                    response.status_code = 400
-                ctx.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            "Subscriptions are served over WebSocket only "
-                            "(graphql-transport-ws at /graphql).",
-                            extensions={"code": "BAD_REQUEST"},
-                        )
-                    ],
-                )
+        document = ctx.graphql_document
+        if (
+            ctx.result is None
+            and document is not None
+            and over_http
+            and facts(document, ctx.operation_name).is_subscription
+        ):
+            response = getattr(ctx.context, "response", None)
+            if response is not None:
+                response.status_code = 400
+            ctx.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Subscriptions are served over WebSocket only "
+                        "(graphql-transport-ws at /graphql).",
+                        extensions={"code": "BAD_REQUEST"},
+                    )
+                ],
+            )
         yield
 
 
@@ -175,8 +143,7 @@ class RequestAccounting(SchemaExtension):
         ctx = self.execution_context
         operation = ctx.operation_name
         if operation is None and ctx.graphql_document is not None:
-            found, _ = operation_of(ctx.graphql_document, None)
-            operation = f"anonymous {found.operation.value}" if found is not None else None
+            operation = facts(ctx.graphql_document, None).label
         viewer = getattr(ctx.context, "viewer", None)
         viewer_id = getattr(viewer, "user_id", None)
         structlog.contextvars.bind_contextvars(operation=operation, viewer_id=viewer_id)
@@ -264,24 +231,6 @@ def _later(new: dict[str, str], current: Any) -> bool:
     return int(new["X-RateLimit-Remaining"]) <= int(current["X-RateLimit-Remaining"])
 
 
-def operation_of(
-    document: DocumentNode, operation_name: str | None
-) -> tuple[OperationDefinitionNode | None, dict[str, FragmentDefinitionNode]]:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    operation = next(
-        (
-            o
-            for o in operations
-            if operation_name is None or (o.name is not None and o.name.value == operation_name)
-        ),
-        None,
-    )
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    return operation, fragments
-
-
 class QueryBudget(SchemaExtension):
     """Refuse queries that could return too many nodes; charge the token's hourly budget.
 
@@ -343,12 +292,12 @@ class QueryBudget(SchemaExtension):
         if ctx.result is not None or document is None:
             yield
             return
-        operation, fragments = operation_of(document, ctx.operation_name)
-        if operation is None:
+        found = facts(document, ctx.operation_name)
+        if found.operation is None:
             yield
             return
         nodes = estimate_nodes(
-            ctx.schema._schema, operation, fragments, ctx.variables or {}, self.rules
+            ctx.schema._schema, found.operation, found.fragments, ctx.variables or {}, self.rules
         )
         context = ctx.context
         # Operations of one batch share the context: the budget holds for the whole request.

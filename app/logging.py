@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
+import orjson
 import structlog
 
 _configured: tuple[str, str] | None = None
@@ -25,8 +27,17 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         return
     _configured = (level, fmt)
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    # JSON lines are rendered by orjson straight to bytes (structlog's own advice for speed:
+    # an access line per request was 4% of a one-issue read with json.dumps and print).
     renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer()
+        if use_console
+        else structlog.processors.JSONRenderer(serializer=orjson.dumps)
+    )
+    factory: Any = (
+        structlog.PrintLoggerFactory(sys.stderr)
+        if use_console
+        else structlog.BytesLoggerFactory(sys.stderr.buffer)
     )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -40,6 +51,6 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )

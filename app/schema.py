@@ -12,7 +12,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -21,6 +20,7 @@ from app.compiled import CompiledEngine
 from app.cost import CostRules
 from app.extensions import (
     AuthenticationGate,
+    DocumentValidationCache,
     ErrorPolicy,
     QueryBudget,
     RequestAccounting,
@@ -78,7 +78,7 @@ def build_schema(
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(limit_rules),
-        lambda: ValidationCache(maxsize=512),
+        DocumentValidationCache,
         AuthenticationGate,
         SubscriptionsOverWebSocketOnly,
         TextInputSanity,

@@ -42,9 +42,10 @@ from benchmarks.benchdb import prepare
 from benchmarks.common import RESULTS, load_settings
 from benchmarks.workloads import W1, body
 from db.engine import create_engine, create_session_factory
+from db.reads import EngineReads
 from resolvers.context import Context
 from services.auth import authenticate
-from services.projects import ProjectService
+from services.projects import ProjectReads
 
 PART = """query W1Part($slug: String!, $key: String!, $first: Int!) {
   project(workspaceSlug: $slug, key: $key) { issues(first: $first) { edges { NODE } } }
@@ -63,15 +64,15 @@ BREAKDOWN = [
 
 def _memoize_project_lookup() -> None:
     """Serve `Query.project`'s one SQL lookup from memory: only execution is timed."""
-    original = ProjectService.get_by_key
+    original = ProjectReads.get_by_key
     found: dict[tuple[str, str], Any] = {}
 
-    async def get_by_key(self: ProjectService, workspace_slug: str, key: str) -> Any:
+    async def get_by_key(self: ProjectReads, workspace_slug: str, key: str) -> Any:
         if (workspace_slug, key) not in found:
             found[workspace_slug, key] = await original(self, workspace_slug, key)
         return found[workspace_slug, key]
 
-    ProjectService.get_by_key = get_by_key  # type: ignore[method-assign]
+    ProjectReads.get_by_key = get_by_key  # type: ignore[method-assign]
 
 
 async def _median_ms(run: Callable[[], Awaitable[Any]], runs: int) -> float:
@@ -92,23 +93,22 @@ async def measure(runs: int) -> dict[str, Any]:
     database_url = to_async_database_url(bench.database_url)
     engine = create_engine(database_url)
     factory = create_session_factory(engine)
-    async with factory() as session:
-        viewer = await authenticate(session, data.token)
-        await session.commit()
-    assert viewer is not None
+    reads = EngineReads(engine)
+    found = await authenticate(reads, data.token)
+    assert found is not None
+    viewer = found.viewer
     _memoize_project_lookup()
     request = body("issuegraph", W1)
     assert request is not None
     query, variables = request["query"], request["variables"]
     context = Context(
         session_factory=factory,
-        read_session_factory=factory,
+        reads=reads,
         viewer=viewer,
         request_id="bench",
         jobs=None,  # W1 starts no job
         default_page_size=20,
         max_page_size=100,
-        max_connections=2,
         max_input_list=100,
         observe_batch=None,
         max_search_length=200,

@@ -16,7 +16,7 @@ import pytest
 from graphql import parse
 
 from app.cost import CostRules, estimate_nodes
-from app.extensions import operation_of
+from app.document_facts import operation_of
 from app.main import create_app
 from app.schema import schema as served_schema
 from app.settings import Settings
