@@ -10,10 +10,8 @@ the identity and not the node.)
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -29,30 +27,9 @@ from graphql import (
     visit,
 )
 
-V = TypeVar("V")
+from schema.selection import IdentityCache
 
 META_FIELDS = frozenset({"__schema", "__type", "__typename"})
-
-
-class DocumentCache(Generic[V]):
-    """An LRU of values per (document identity, key); entries keep their document alive so
-    its ``id()`` is never reused while cached."""
-
-    def __init__(self, maxsize: int = 512) -> None:
-        self.maxsize = maxsize
-        self._entries: OrderedDict[tuple[int, Hashable], tuple[DocumentNode, V]] = OrderedDict()
-
-    def get(self, document: DocumentNode, key: Hashable, build: Callable[[], V]) -> V:
-        cache_key = (id(document), key)
-        entry = self._entries.get(cache_key)
-        if entry is not None and entry[0] is document:
-            self._entries.move_to_end(cache_key)
-            return entry[1]
-        value = build()
-        self._entries[cache_key] = (document, value)
-        if len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
-        return value
 
 
 @dataclass(frozen=True)
@@ -70,7 +47,7 @@ class OperationFacts:
         return self.operation is not None and self.operation.operation is OperationType.SUBSCRIPTION
 
 
-_FACTS: DocumentCache[OperationFacts] = DocumentCache()
+_FACTS: IdentityCache[OperationFacts] = IdentityCache()
 
 
 def facts(document: DocumentNode, operation_name: str | None) -> OperationFacts:

@@ -16,10 +16,11 @@ from strawberry.schema.schema import validate_document
 
 from app import metrics
 from app.cost import CostRules, estimate_nodes
-from app.document_facts import DocumentCache, bad_text, facts
+from app.document_facts import bad_text, facts
 from app.observability import current_request
 from app.rate_limit import RateLimiter, request_points
 from resolvers.context import RateLimitInfo
+from schema.selection import IdentityCache
 from services.errors import DomainError
 
 log = structlog.get_logger("issuegraph.graphql")
@@ -35,7 +36,7 @@ _LIMIT_CODES = (
 _DOMAIN_CODES = {"INVALID": "BAD_USER_INPUT"}
 
 
-_VALIDATED: DocumentCache[list[GraphQLError]] = DocumentCache()
+_VALIDATED: IdentityCache[list[GraphQLError]] = IdentityCache()
 
 
 class DocumentValidationCache(SchemaExtension):

@@ -6,17 +6,17 @@ from collections.abc import AsyncIterator, Callable, Sequence, Sized
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from graphql import GraphQLError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
-from strawberry.types.nodes import Selection
+from strawberry.types import Info
 
 from db.reads import Reads
 from resolvers import prefetch
 from resolvers.loaders import Loaders
-from schema.connections import fields_of
 from schema.ids import to_global_id
 from schema.types import Issue, Project
 from services.errors import Invalid
@@ -157,20 +157,15 @@ class Context(BaseContext):
 
     async def prefetch_issues(
         self,
+        info: Info[Any, Any],
         issues: Sequence[Issue],
-        selections: list[Selection],
         project: Project | None = None,
         *,
         connection: bool = True,
     ) -> None:
-        """Load what ``selections`` will ask of these issues, up front: the selections of a
-        connection (its ``edges { node }``) or, with ``connection=False``, of an issue field."""
-        fields = (
-            prefetch.path(selections, "edges", "node")
-            if connection
-            else list(fields_of(selections))
-        )
-        await prefetch.prefetch_issues(self, issues, fields, project)
+        """Load what the field being resolved will ask of these issues, up front: under its
+        ``edges { node }`` (a connection) or, with ``connection=False``, its own selection."""
+        await prefetch.prefetch_issues(self, info, issues, connection=connection, project=project)
 
     def grant(self, workspace_id: int, role: Role) -> None:
         """Reflect a membership this request created, for the rest of the request."""

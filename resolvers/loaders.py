@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -211,7 +211,7 @@ class Loaders:
 
     async def _issues(self, ids: Sequence[int]) -> list[Issue | None]:
         rows = await IssueReads(self._db, self._viewer).get_many(ids)
-        return [Issue.from_row(r) if r else None for r in rows]
+        return [Issue.from_row(r, self) if r else None for r in rows]
 
     async def _labels(self, ids: Sequence[int]) -> list[Label | None]:
         rows = await LabelReads(self._db, self._viewer).get_many(ids)
@@ -219,7 +219,7 @@ class Loaders:
 
     async def _comments(self, ids: Sequence[int]) -> list[Comment | None]:
         rows = await CommentReads(self._db, self._viewer).get_many(ids)
-        return [Comment.from_row(r) if r else None for r in rows]
+        return [Comment.from_row(r, self) if r else None for r in rows]
 
     async def _jobs(self, ids: Sequence[int]) -> list[Job | None]:
         rows = await JobReads(self._db, self._viewer).get_many(ids)
@@ -317,7 +317,7 @@ class Loaders:
     ) -> dict[int, Page[Issue]]:
         args, query = rest
         pages = await IssueReads(db, viewer).pages(parents, args, query)
-        return {k: p.map(Issue.from_row) for k, p in pages.items()}
+        return {k: p.map(partial(Issue.from_row, loaders=self)) for k, p in pages.items()}
 
     async def _issue_counts(
         self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
@@ -328,7 +328,7 @@ class Loaders:
         self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Comment]]:
         pages = await CommentReads(db, viewer).pages(parents, rest[0])
-        return {k: p.map(Comment.from_row) for k, p in pages.items()}
+        return {k: p.map(partial(Comment.from_row, loaders=self)) for k, p in pages.items()}
 
     async def _comment_counts(
         self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]

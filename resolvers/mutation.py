@@ -283,7 +283,7 @@ class Mutation:
             )
         except DomainError as error:
             return payloads.CreateIssuePayload(user_errors=[UserError.of(error)])
-        return payloads.CreateIssuePayload(issue=Issue.from_model(row))
+        return payloads.CreateIssuePayload(issue=Issue.from_model(row, info.context.loaders))
 
     @strawberry.mutation
     async def update_issue(
@@ -309,7 +309,7 @@ class Mutation:
             )
         except DomainError as error:
             return payloads.UpdateIssuePayload(user_errors=[UserError.of(error)])
-        issue = Issue.from_model(row)
+        issue = Issue.from_model(row, info.context.loaders)
         loaders = info.context.loaders
         loaders.issue.clear(issue.pk).prime(issue.pk, issue)
         loaders.issue_labels.clear(issue.pk)
@@ -343,7 +343,7 @@ class Mutation:
             )
         except DomainError as error:
             return payloads.AddCommentPayload(user_errors=[UserError.of(error)])
-        return payloads.AddCommentPayload(comment=Comment.from_model(row))
+        return payloads.AddCommentPayload(comment=Comment.from_model(row, info.context.loaders))
 
     @strawberry.mutation(description="Only the comment's author may edit it.")
     async def update_comment(
@@ -359,7 +359,7 @@ class Mutation:
             )
         except DomainError as error:
             return payloads.UpdateCommentPayload(user_errors=[UserError.of(error)])
-        return payloads.UpdateCommentPayload(comment=Comment.from_model(row))
+        return payloads.UpdateCommentPayload(comment=Comment.from_model(row, info.context.loaders))
 
     @strawberry.mutation(description="The author, or an OWNER of the workspace.")
     async def delete_comment(

@@ -2,116 +2,151 @@
 
 Under graphql-core every field that returns an awaitable costs a coroutine, a future and
 a gather; on a 50-issue page with comments that is ~500 awaits and most of the request's
-time. A connection resolver therefore reads its own selection (fragments included), loads
-the nested relations for the whole page through the same dataloaders (so batching and
-statement counts are unchanged), and stores them on the objects; the nested fields then
-answer synchronously. Anything not prefetched falls back to the loader.
+time. A resolver that produces issues therefore reads its own selection (fragments included,
+``schema.selection``), loads the nested relations for all of them through the same
+dataloaders (so batching and statement counts are unchanged), and sets them on each object (the
+relation fields of ``schema.relations``), which then answer like plain attributes. Anything
+not prefetched is loaded when read.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
-from strawberry.types.nodes import SelectedField, Selection
+from strawberry.types import Info
 
-from schema.connections import fields_of
+from schema.selection import Selected, selection, under
 from schema.types import Comment, Issue, Project
 from services.errors import DomainError
+from services.pagination import PageArgs
 
 if TYPE_CHECKING:
     from resolvers.context import Context
 
 
-def path(selections: Iterable[Selection], *names: str) -> list[SelectedField]:
-    """The fields under ``names`` (e.g. ``edges``, ``node``) of every matching branch."""
-    current = list(fields_of(selections))
-    for name in names:
-        current = [
-            child
-            for field in current
-            if field.name == name
-            for child in fields_of(field.selections)
-        ]
-    return current
+@dataclass(frozen=True)
+class _CommentsPlan:
+    field: Selected
+    author: bool  # `edges { node { author } }` selected
 
 
-def _int(value: Any) -> int | None:
-    # Strawberry's selection arguments keep literals as written ("5"); variables arrive coerced.
-    return int(value) if isinstance(value, str) else value
+@dataclass(frozen=True)
+class IssuePlan:
+    """Which relations the selected issue fields read (worked out once per field)."""
+
+    project: bool
+    reporter: bool
+    assignee: bool
+    labels: bool
+    comments: tuple[_CommentsPlan, ...]
+
+    @classmethod
+    def of(cls, fields: Sequence[Selected]) -> IssuePlan:
+        names = {f.name for f in fields}
+        return cls(
+            project=bool(names & {"project", "identifier"}),
+            reporter="reporter" in names,
+            assignee="assignee" in names,
+            labels="labels" in names,
+            comments=tuple(
+                _CommentsPlan(f, any(n.name == "author" for n in f.under("edges", "node")))
+                for f in fields
+                if f.name == "comments"
+            ),
+        )
 
 
-def _page_args(context: Context, field: SelectedField) -> Any:
+def issue_plan(info: Info[Any, Any], *, connection: bool) -> IssuePlan:
+    """The plan for the issues a field returns: the field's own selection, or with
+    ``connection`` the selection under its ``edges { node }``."""
+    found = selection(info)
+    key = "issues:connection" if connection else "issues"
+    plan: IssuePlan | None = found.memo.get(key)
+    if plan is None:
+        fields = under(found.fields, "edges", "node") if connection else found.fields
+        plan = found.memo[key] = IssuePlan.of(fields)
+    return plan
+
+
+def _page_args(context: Context, field: Selected, variables: dict[str, Any]) -> PageArgs:
     """The same page arguments the field's own resolver will compute (validated the same)."""
-    arguments = field.arguments
     return context.page_args(
-        _int(arguments.get("first")),
-        arguments.get("after"),
-        _int(arguments.get("last")),
-        arguments.get("before"),
+        field.argument("first", variables),
+        field.argument("after", variables),
+        field.argument("last", variables),
+        field.argument("before", variables),
     )
 
 
 async def prefetch_issues(
     context: Context,
+    info: Info[Any, Any],
     issues: Sequence[Issue],
-    fields: list[SelectedField],
+    *,
+    connection: bool,
     project: Project | None = None,
 ) -> None:
-    """Prefetch the relations ``fields`` select on ``issues`` (one page, or a search result)."""
+    """Prefetch the relations the field being resolved selects on ``issues``."""
     if not issues:
         return
-    names = {field.name for field in fields}
+    plan = issue_plan(info, connection=connection)
     loaders = context.loaders
-    if names & {"project", "identifier"}:
+    if plan.project:
         if project is not None:
-            for issue in issues:
-                issue.prefetched["project"] = project
+            owners: Sequence[Project | None] = [project] * len(issues)
         else:
-            projects = await loaders.project.load_many([i.project_id for i in issues])
-            for issue, owner in zip(issues, projects, strict=True):
-                issue.prefetched["project"] = owner
+            owners = await loaders.project.load_many([i.project_id for i in issues])
+        for issue, owner in zip(issues, owners, strict=True):
+            if owner is not None:
+                issue.project = owner
+                issue.identifier = f"{owner.key}-{issue.number}"
 
-    user_ids: list[int] = []
-    if "reporter" in names:
-        user_ids += [i.reporter_id for i in issues]
-    if "assignee" in names:
-        user_ids += [i.assignee_id for i in issues if i.assignee_id is not None]
     authored: list[Comment] = []  # comments whose author is selected
 
     async def labels() -> None:
-        if "labels" in names:
-            per_issue = await loaders.issue_labels.load_many([i.pk for i in issues])
-            for issue, issue_labels in zip(issues, per_issue, strict=True):
-                issue.prefetched["labels"] = issue_labels
+        per_issue = await loaders.issue_labels.load_many([i.pk for i in issues])
+        for issue, issue_labels in zip(issues, per_issue, strict=True):
+            issue.labels = issue_labels
 
-    async def comments(field: SelectedField) -> None:
+    async def comments(wanted: _CommentsPlan) -> None:
         try:
-            args = _page_args(context, field)
+            args = _page_args(context, wanted.field, info.variable_values)
             pages = await loaders.issue_comments.load_many([(i.pk, args) for i in issues])
-        except (GraphQLError, DomainError):
+        except (GraphQLError, DomainError, ValueError, TypeError):
             return  # bad arguments: the field itself reports them when it resolves
         for issue, page in zip(issues, pages, strict=True):
-            issue.prefetched[("comments", args)] = page
-        node_fields = path(field.selections, "edges", "node")
-        if any(f.name == "author" for f in node_fields):
+            if issue.loaded_comments is None:
+                issue.loaded_comments = {}
+            issue.loaded_comments[args] = page
+        if wanted.author:
             authored.extend(c for page in pages for c in page.items)
 
     # Started together, the loads land in the same loader tick: one batch per relation.
-    await asyncio.gather(labels(), *(comments(f) for f in fields if f.name == "comments"))
-    # Then every user the page needs (reporters, assignees, comment authors) in one batch.
-    user_ids += [c.author_id for c in authored]
+    await asyncio.gather(
+        *([labels()] if plan.labels else []), *(comments(c) for c in plan.comments)
+    )
+    # Then every user the page needs (reporters, assignees, comment authors) in one batch,
+    # each asked for once.
+    user_ids: set[int] = {c.author_id for c in authored}
+    if plan.reporter:
+        user_ids.update(i.reporter_id for i in issues)
+    if plan.assignee:
+        user_ids.update(i.assignee_id for i in issues if i.assignee_id is not None)
     if not user_ids:
         return
-    found = dict(zip(user_ids, await loaders.user.load_many(user_ids), strict=True))
+    wanted_ids = list(user_ids)
+    found = dict(zip(wanted_ids, await loaders.user.load_many(wanted_ids), strict=True))
     for issue in issues:
-        if "reporter" in names:
-            issue.prefetched["reporter"] = found[issue.reporter_id]
-        if "assignee" in names:
-            issue.prefetched["assignee"] = (
-                found[issue.assignee_id] if issue.assignee_id is not None else None
-            )
+        if plan.reporter and (reporter := found[issue.reporter_id]) is not None:
+            issue.reporter = reporter
+        assignee_id = issue.assignee_id
+        assignee = found[assignee_id] if plan.assignee and assignee_id is not None else None
+        if assignee is not None:
+            issue.assignee = assignee
     for comment in authored:
-        comment.prefetched["author"] = found[comment.author_id]
+        if (author := found[comment.author_id]) is not None:
+            comment.author = author

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -122,11 +123,11 @@ class Query:
         row = await reads.get_by_identifier(workspace_slug, identifier)
         if row is None:
             return None
-        issue = Issue.from_row(row)
+        issue = Issue.from_row(row, context.loaders)
         project = Project.from_row(row, prefix=PROJECT_PREFIX)  # joined to the issue's row
         context.loaders.issue.prime(issue.pk, issue)
         context.loaders.project.prime(project.pk, project)
-        await context.prefetch_issues([issue], info.selected_fields[0].selections, connection=False)
+        await context.prefetch_issues(info, [issue], connection=False)
         return issue
 
     @strawberry.field
@@ -143,8 +144,8 @@ class Query:
         context.check_string_length(query, "query")
         reads = IssueReads(context.reads, context.require_viewer())
         page, total = await reads.search(workspace_slug, query, args)
-        issues = page.map(Issue.from_row)
-        await context.prefetch_issues(issues.items, info.selected_fields[0].selections)
+        issues = page.map(partial(Issue.from_row, loaders=context.loaders))
+        await context.prefetch_issues(info, issues.items)
         return Connection.of(issues, lambda: constant(total))
 
     @strawberry.field

@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
+from schema.selection import selection
 from services.pagination import Page
 
 NodeT = TypeVar("NodeT")
@@ -78,22 +78,17 @@ async def constant(value: int) -> int:
     return value
 
 
-def fields_of(selections: Iterable[Selection]) -> Iterator[SelectedField]:
-    """The fields of a selection set, with fragments and inline fragments flattened."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from fields_of(selection.selections)
-
-
 def counter(info: Any, load: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
     """Start the count together with the page when ``totalCount`` is selected.
 
     Loaded lazily, the counts of sibling connections would be requested whenever each
     connection's page happens to finish, and could land in separate loader batches.
     """
-    if any(f.name == "totalCount" for f in fields_of(info.selected_fields[0].selections)):
+    found = selection(info)
+    counted = found.memo.get("totalCount")
+    if counted is None:
+        counted = found.memo["totalCount"] = any(f.name == "totalCount" for f in found.fields)
+    if counted:
         started = asyncio.ensure_future(load())
         # If the page fails, nobody awaits the count: retrieve its error so it is not
         # reported as "never retrieved" (and does not trip CPython's gh-106905 at GC).

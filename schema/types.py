@@ -7,7 +7,6 @@ reach a per-request dataloader through ``info.context.loaders`` (never by import
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -23,8 +22,10 @@ from schema.connections import Connection, counter
 from schema.enums import IssueOrderField, OrderDirection
 from schema.ids import to_global_id
 from schema.inputs import IssueFilter, IssueOrder
+from schema.relations import Relation, RelationLoaders, Then
 from services import types as domain
 from services.issues import IssueQuery
+from services.pagination import Page, PageArgs
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -37,10 +38,6 @@ def deferred(awaitable: Awaitable[T]) -> T:
     field falls back to its dataloader otherwise. Typed as its result for the annotation.
     """
     return cast(T, awaitable)
-
-
-def _prefetched() -> Any:
-    return dataclasses.field(default_factory=dict)
 
 
 # Read rows carry enums as their database labels; these give the members.
@@ -262,7 +259,7 @@ class Project(Node):
         query = issue_query(filter, order_by)
         count = counter(info, lambda: loaders.project_issue_count.load((self.pk, query)))
         page = await loaders.project_issues.load((self.pk, args, query))
-        await info.context.prefetch_issues(page.items, info.selected_fields[0].selections, self)
+        await info.context.prefetch_issues(info, page.items, self)
         return Connection.of(page, count)
 
 
@@ -308,6 +305,26 @@ class Label(Node):
         )
 
 
+def _issue_project(issue: Issue) -> Awaitable[Project]:
+    return issue.loaders.project.load(issue.project_id)
+
+
+def _issue_identifier(issue: Issue) -> Awaitable[str]:
+    return Then(_issue_project(issue), lambda project: f"{project.key}-{issue.number}")
+
+
+def _issue_reporter(issue: Issue) -> Awaitable[User]:
+    return issue.loaders.user.load(issue.reporter_id)
+
+
+def _issue_assignee(issue: Issue) -> Awaitable[User | None] | None:
+    return None if issue.assignee_id is None else issue.loaders.user.load(issue.assignee_id)
+
+
+def _issue_labels(issue: Issue) -> Awaitable[list[Label]]:
+    return issue.loaders.issue_labels.load(issue.pk)
+
+
 @strawberry.type
 class Issue(Node):
     number: int
@@ -318,16 +335,26 @@ class Issue(Node):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    # Relations (schema.relations): the look-ahead's values, else loaded when read.
+    identifier: str = strawberry.field(
+        description="Project key and number, e.g. ENG-42.",
+        default=Relation("identifier", _issue_identifier),
+    )
+    project: Project = strawberry.field(default=Relation("project", _issue_project))
+    reporter: User = strawberry.field(default=Relation("reporter", _issue_reporter))
+    assignee: User | None = strawberry.field(default=Relation("assignee", _issue_assignee))
+    labels: list[Label] = strawberry.field(default=Relation("labels", _issue_labels))
     pk: strawberry.Private[int]
     project_id: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
     reporter_id: strawberry.Private[int]
     assignee_id: strawberry.Private[int | None]
-    # Relations loaded ahead by the connection that produced this issue (resolvers.prefetch).
-    prefetched: strawberry.Private[dict[Any, Any]] = _prefetched()
+    loaders: strawberry.Private[RelationLoaders]
+    # Comment pages loaded ahead, by their page arguments (resolvers.prefetch).
+    loaded_comments: strawberry.Private[dict[PageArgs, Page[Comment]] | None] = None
 
     @classmethod
-    def from_model(cls, issue: domain.Issue) -> Issue:
+    def from_model(cls, issue: domain.Issue, loaders: RelationLoaders) -> Issue:
         return cls(
             id=to_global_id("Issue", issue.id),
             number=issue.number,
@@ -343,10 +370,11 @@ class Issue(Node):
             workspace_id=issue.workspace_id,
             reporter_id=issue.reporter_id,
             assignee_id=issue.assignee_id,
+            loaders=loaders,
         )
 
     @classmethod
-    def from_row(cls, row: Row) -> Issue:
+    def from_row(cls, row: Row, loaders: RelationLoaders) -> Issue:
         pk = row["id"]
         return cls(
             id=to_global_id("Issue", pk),
@@ -363,47 +391,8 @@ class Issue(Node):
             workspace_id=row["workspace_id"],
             reporter_id=row["reporter_id"],
             assignee_id=row["assignee_id"],
+            loaders=loaders,
         )
-
-    @strawberry.field(description="Project key and number, e.g. ENG-42.")
-    def identifier(self, info: Info[Any, Any]) -> str:
-        project: Project | None = self.prefetched.get("project")
-        if project is not None:
-            return f"{project.key}-{self.number}"
-        return deferred(self._identifier(info))
-
-    async def _identifier(self, info: Info[Any, Any]) -> str:
-        project: Project = await info.context.loaders.project.load(self.project_id)
-        return f"{project.key}-{self.number}"
-
-    @strawberry.field
-    def project(self, info: Info[Any, Any]) -> Project:
-        if "project" in self.prefetched:
-            return cast(Project, self.prefetched["project"])
-        loaded: Awaitable[Project] = info.context.loaders.project.load(self.project_id)
-        return deferred(loaded)
-
-    @strawberry.field
-    def reporter(self, info: Info[Any, Any]) -> User:
-        if "reporter" in self.prefetched:
-            return cast(User, self.prefetched["reporter"])
-        loaded: Awaitable[User] = info.context.loaders.user.load(self.reporter_id)
-        return deferred(loaded)
-
-    @strawberry.field
-    def assignee(self, info: Info[Any, Any]) -> User | None:
-        if self.assignee_id is None:
-            return None
-        if "assignee" in self.prefetched:
-            return cast(User | None, self.prefetched["assignee"])
-        loaded: Awaitable[User | None] = info.context.loaders.user.load(self.assignee_id)
-        return deferred(loaded)
-
-    @strawberry.field
-    def labels(self, info: Info[Any, Any]) -> list[Label]:
-        if "labels" in self.prefetched:
-            return cast(list[Label], self.prefetched["labels"])
-        return deferred(info.context.loaders.issue_labels.load(self.pk))
 
     @strawberry.field
     def comments(
@@ -420,7 +409,7 @@ class Issue(Node):
         def count() -> Awaitable[int]:
             return cast(Awaitable[int], loaders.issue_comment_count.load(self.pk))
 
-        page = self.prefetched.get(("comments", args))
+        page = self.loaded_comments.get(args) if self.loaded_comments is not None else None
         if page is not None:
             return Connection.of(page, count)
         return deferred(self._comments(info, args, count))
@@ -437,17 +426,23 @@ class Issue(Node):
         return insight
 
 
+def _comment_author(comment: Comment) -> Awaitable[User]:
+    return comment.loaders.user.load(comment.author_id)
+
+
 @strawberry.type
 class Comment(Node):
     body: str
     created_at: datetime
+    # A relation (schema.relations): the look-ahead's value, else loaded when read.
+    author: User = strawberry.field(default=Relation("author", _comment_author))
     pk: strawberry.Private[int]
     issue_id: strawberry.Private[int]
     author_id: strawberry.Private[int]
-    prefetched: strawberry.Private[dict[Any, Any]] = _prefetched()
+    loaders: strawberry.Private[RelationLoaders]
 
     @classmethod
-    def from_model(cls, comment: domain.Comment) -> Comment:
+    def from_model(cls, comment: domain.Comment, loaders: RelationLoaders) -> Comment:
         return cls(
             id=to_global_id("Comment", comment.id),
             body=comment.body,
@@ -455,10 +450,11 @@ class Comment(Node):
             pk=comment.id,
             issue_id=comment.issue_id,
             author_id=comment.author_id,
+            loaders=loaders,
         )
 
     @classmethod
-    def from_row(cls, row: Row) -> Comment:
+    def from_row(cls, row: Row, loaders: RelationLoaders) -> Comment:
         pk = row["id"]
         return cls(
             id=to_global_id("Comment", pk),
@@ -467,14 +463,8 @@ class Comment(Node):
             pk=pk,
             issue_id=row["issue_id"],
             author_id=row["author_id"],
+            loaders=loaders,
         )
-
-    @strawberry.field
-    def author(self, info: Info[Any, Any]) -> User:
-        if "author" in self.prefetched:
-            return cast(User, self.prefetched["author"])
-        loaded: Awaitable[User] = info.context.loaders.user.load(self.author_id)
-        return deferred(loaded)
 
     @strawberry.field
     async def issue(self, info: Info[Any, Any]) -> Issue:
