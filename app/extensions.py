@@ -1,22 +1,28 @@
-"""Schema extensions: the authentication gate and the error policy."""
+"""Schema extensions: document caches, the request policy (authentication, budget, ...)
+and the error policy."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from functools import lru_cache
 from typing import Any
 
 import structlog
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
+    parse,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
 
 from app import metrics
 from app.cost import CostRules, estimate_nodes
-from app.document_facts import bad_text, facts
+from app.document_facts import OperationFacts, bad_text, facts
 from app.observability import current_request
 from app.rate_limit import RateLimiter, request_points
 from resolvers.context import RateLimitInfo
@@ -39,120 +45,107 @@ _DOMAIN_CODES = {"INVALID": "BAD_USER_INPUT"}
 _VALIDATED: IdentityCache[list[GraphQLError]] = IdentityCache()
 
 
-class DocumentValidationCache(SchemaExtension):
-    """Validation results per parsed document, by its identity.
+@lru_cache(maxsize=512)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
 
-    Strawberry's ``ValidationCache`` keys an ``lru_cache`` by the document itself, and
-    graphql-core's AST nodes hash recursively: every request hashed the whole document.
+
+class DocumentCaches(SchemaExtension):
+    """Parsing and validation, each done once per distinct document.
+
+    Documents are parsed once per query text (with the token limit: a refusal is a syntax
+    error) and validated once per parsed document, by its identity: graphql-core's AST
+    nodes hash recursively, so strawberry's ``ValidationCache`` hashed the whole document on
+    every request. One extension for both (strawberry's runner costs per extension and hook).
     """
+
+    def __init__(self, *, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.max_tokens = max_tokens
+        self.rules = rules
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is None and ctx.query is not None:
+            ctx.graphql_document = _parse(ctx.query, self.max_tokens)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
         assert document is not None  # validation runs after a successful parse
-        schema, rules = ctx.schema._schema, tuple(ctx.validation_rules)
+        schema, rules = ctx.schema._schema, (*ctx.validation_rules, *self.rules)
         ctx.pre_execution_errors = _VALIDATED.get(
             document, (schema, rules), lambda: validate_document(schema, document, rules)
         )
         yield
 
 
-class AuthenticationGate(SchemaExtension):
+def _refuse(ctx: ExecutionContext, message: str, code: str, status: int | None = None) -> None:
+    """Answer the operation with one error instead of executing it."""
+    if status is not None:
+        response = getattr(ctx.context, "response", None)
+        if response is not None:
+            response.status_code = status
+            if status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="issuegraph"'
+    ctx.result = ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": code})]
+    )
+
+
+def authentication_gate(ctx: ExecutionContext, found: OperationFacts) -> None:
     """401 for an operation without a valid token, after parsing and validation.
 
-    The error policy of docs/architecture.md.
-
-    An operation that selects only meta fields (introspection, ``__typename``) needs no token.
+    The error policy of docs/architecture.md. An operation that selects only meta fields
+    (introspection, ``__typename``) needs no token.
     """
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context.context
-        document = self.execution_context.graphql_document
-        if getattr(context, "viewer", None) is None and document is not None:
-            found = facts(document, self.execution_context.operation_name)
-            if found.operation is not None and not found.only_meta_fields:
-                response = getattr(context, "response", None)
-                if response is not None:
-                    response.status_code = 401
-                    response.headers["WWW-Authenticate"] = 'Bearer realm="issuegraph"'
-                self.execution_context.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            "Authentication required: send `Authorization: Bearer <token>`.",
-                            extensions={"code": "UNAUTHENTICATED"},
-                        )
-                    ],
-                )
-        yield
+    if (
+        getattr(ctx.context, "viewer", None) is None
+        and found.operation is not None
+        and not found.only_meta_fields
+    ):
+        _refuse(
+            ctx,
+            "Authentication required: send `Authorization: Bearer <token>`.",
+            "UNAUTHENTICATED",
+            401,
+        )
 
 
-class TextInputSanity(SchemaExtension):
-    """Refuse text PostgreSQL cannot store (NUL, unpaired surrogates) before it reaches SQL."""
-
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if ctx.result is None and ctx.graphql_document is not None:
-            found = facts(ctx.graphql_document, ctx.operation_name)
-            if found.bad_literals or bad_text(ctx.variables or {}):
-                ctx.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            "Text input must not contain NUL characters or unpaired surrogates.",
-                            extensions={"code": "BAD_USER_INPUT"},
-                        )
-                    ],
-                )
-        yield
-
-
-class SubscriptionsOverWebSocketOnly(SchemaExtension):
+def subscriptions_over_websocket_only(ctx: ExecutionContext, found: OperationFacts) -> None:
     """A subscription sent over HTTP gets a clear refusal (HTTP 400), not an executor error."""
-
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        request = getattr(ctx.context, "request", None)
-        over_http = request is not None and request.scope.get("type") == "http"
-        document = ctx.graphql_document
-        if (
-            ctx.result is None
-            and document is not None
-            and over_http
-            and facts(document, ctx.operation_name).is_subscription
-        ):
-            response = getattr(ctx.context, "response", None)
-            if response is not None:
-                response.status_code = 400
-            ctx.result = ExecutionResult(
-                data=None,
-                errors=[
-                    GraphQLError(
-                        "Subscriptions are served over WebSocket only "
-                        "(graphql-transport-ws at /graphql).",
-                        extensions={"code": "BAD_REQUEST"},
-                    )
-                ],
-            )
-        yield
+    request = getattr(ctx.context, "request", None)
+    if found.is_subscription and request is not None and request.scope.get("type") == "http":
+        _refuse(
+            ctx,
+            "Subscriptions are served over WebSocket only (graphql-transport-ws at /graphql).",
+            "BAD_REQUEST",
+            400,
+        )
 
 
-class RequestAccounting(SchemaExtension):
+def text_input_sanity(ctx: ExecutionContext, found: OperationFacts) -> None:
+    """Refuse text PostgreSQL cannot store (NUL, unpaired surrogates) before it reaches SQL."""
+    if found.bad_literals or bad_text(ctx.variables or {}):
+        _refuse(
+            ctx,
+            "Text input must not contain NUL characters or unpaired surrogates.",
+            "BAD_USER_INPUT",
+        )
+
+
+def request_accounting(ctx: ExecutionContext) -> None:
     """Name the operation and the viewer on every log line and in the request's stats."""
-
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        operation = ctx.operation_name
-        if operation is None and ctx.graphql_document is not None:
-            operation = facts(ctx.graphql_document, None).label
-        viewer = getattr(ctx.context, "viewer", None)
-        viewer_id = getattr(viewer, "user_id", None)
-        structlog.contextvars.bind_contextvars(operation=operation, viewer_id=viewer_id)
-        stats = current_request.get()
-        if stats is not None:
-            stats.operation = operation
-            stats.viewer_id = viewer_id
-        yield
+    operation = ctx.operation_name
+    if operation is None and ctx.graphql_document is not None:
+        operation = facts(ctx.graphql_document, None).label
+    viewer = getattr(ctx.context, "viewer", None)
+    viewer_id = getattr(viewer, "user_id", None)
+    structlog.contextvars.bind_contextvars(operation=operation, viewer_id=viewer_id)
+    stats = current_request.get()
+    if stats is not None:
+        stats.operation = operation
+        stats.viewer_id = viewer_id
 
 
 def record_error_codes(errors: list[GraphQLError]) -> None:
@@ -232,29 +225,23 @@ def _later(new: dict[str, str], current: Any) -> bool:
     return int(new["X-RateLimit-Remaining"]) <= int(current["X-RateLimit-Remaining"])
 
 
-class QueryBudget(SchemaExtension):
-    """Refuse queries that could return too many nodes; charge the token's hourly budget.
-
-    Runs after validation and the authentication gate, before any resolver.
-    """
+class QueryBudget:
+    """Refuse queries that could return too many nodes; charge the token's hourly budget."""
 
     def __init__(self, *, max_cost: int, rules: CostRules, limiter: RateLimiter | None) -> None:
         self.max_cost = max_cost
         self.rules = rules
         self.limiter = limiter
 
-    async def on_operation(self) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            # A request refused before execution (syntax, validation, cost) still costs the
-            # base point and still gets the headers: refusals are not a free way to hammer.
-            context = self.execution_context.context
-            if getattr(context, "rate_limit", None) is None:
-                await self._charge(context, 0)
+    async def after_operation(self, ctx: ExecutionContext) -> None:
+        """A request refused before execution (syntax, validation, cost) still costs the base
+        point and still gets the headers: refusals are not a free way to hammer."""
+        if getattr(ctx.context, "rate_limit", None) is None:
+            await self._charge(ctx, 0)
 
-    async def _charge(self, context: Any, nodes: int) -> bool:
+    async def _charge(self, ctx: ExecutionContext, nodes: int) -> bool:
         """Charge the viewer's token; False when the budget would be overdrawn."""
+        context = ctx.context
         viewer = getattr(context, "viewer", None)
         if self.limiter is None or viewer is None or viewer.token_key is None:
             return True
@@ -270,7 +257,7 @@ class QueryBudget(SchemaExtension):
                 seconds = max(1, int(state.reset_at.timestamp() - time.time()))
                 response.headers["Retry-After"] = str(seconds)
         if not state.allowed:
-            self.execution_context.result = ExecutionResult(
+            ctx.result = ExecutionResult(
                 data=None,
                 errors=[
                     GraphQLError(
@@ -287,15 +274,9 @@ class QueryBudget(SchemaExtension):
             )
         return state.allowed
 
-    async def on_execute(self) -> AsyncIterator[None]:
-        ctx = self.execution_context
-        document = ctx.graphql_document
-        if ctx.result is not None or document is None:
-            yield
-            return
-        found = facts(document, ctx.operation_name)
+    async def before_execution(self, ctx: ExecutionContext, found: OperationFacts) -> None:
+        """Runs after validation and the authentication gate, before any resolver."""
         if found.operation is None:
-            yield
             return
         nodes = estimate_nodes(
             ctx.schema._schema, found.operation, found.fragments, ctx.variables or {}, self.rules
@@ -305,11 +286,8 @@ class QueryBudget(SchemaExtension):
         spent = getattr(context, "nodes_estimated", None)
         if isinstance(spent, int):
             context.nodes_estimated = spent + nodes
-            nodes_total = spent + nodes
-        else:
-            nodes_total = nodes
-        if nodes_total > self.max_cost:
-            nodes = nodes_total
+            nodes = spent + nodes
+        if nodes > self.max_cost:
             ctx.result = ExecutionResult(
                 data=None,
                 errors=[
@@ -324,7 +302,36 @@ class QueryBudget(SchemaExtension):
                     )
                 ],
             )
-            yield
             return
-        await self._charge(context, nodes)
+        await self._charge(ctx, nodes)
+
+
+class RequestPolicy(SchemaExtension):
+    """What runs between validation and execution, in order, as one extension (strawberry's
+    runner costs per extension and hook): the authentication gate, subscriptions over
+    WebSocket only, text PostgreSQL can store, request accounting, the query budget."""
+
+    def __init__(self, *, budget: QueryBudget) -> None:
+        self.budget = budget
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await self.budget.after_operation(self.execution_context)
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if ctx.result is None and document is not None:
+            found = facts(document, ctx.operation_name)
+            for step in (authentication_gate, subscriptions_over_websocket_only, text_input_sanity):
+                step(ctx, found)
+                if ctx.result is not None:
+                    break
+            request_accounting(ctx)
+            if ctx.result is None:
+                await self.budget.before_execution(ctx, found)
+        else:
+            request_accounting(ctx)
         yield

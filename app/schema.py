@@ -7,26 +7,13 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-)
+from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.compiled import CompiledEngine
 from app.cost import CostRules
-from app.extensions import (
-    AuthenticationGate,
-    DocumentValidationCache,
-    ErrorPolicy,
-    QueryBudget,
-    RequestAccounting,
-    SubscriptionsOverWebSocketOnly,
-    TextInputSanity,
-)
+from app.extensions import DocumentCaches, ErrorPolicy, QueryBudget, RequestPolicy
 from app.limits import limit_rule
 from app.rate_limit import RateLimiter
 from app.settings import Settings
@@ -75,15 +62,10 @@ def build_schema(
     )
     extensions: list[Any] = [
         ErrorPolicy,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(limit_rules),
-        DocumentValidationCache,
-        AuthenticationGate,
-        SubscriptionsOverWebSocketOnly,
-        TextInputSanity,
-        RequestAccounting,
-        lambda: QueryBudget(max_cost=settings.max_query_cost, rules=rules, limiter=limiter()),
+        lambda: DocumentCaches(max_tokens=settings.max_tokens, rules=tuple(limit_rules)),
+        lambda: RequestPolicy(
+            budget=QueryBudget(max_cost=settings.max_query_cost, rules=rules, limiter=limiter())
+        ),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
