@@ -46,6 +46,13 @@ class Edge(Generic[NodeT]):
     _index: strawberry.Private[int]
 
 
+def _edge(node: Any, page: Page[Any], index: int) -> Edge[Any]:
+    """An edge without the dataclass ``__init__`` (one per node of every page)."""
+    edge: Edge[Any] = object.__new__(Edge)
+    edge.__dict__.update({"node": node, "_page": page, "_index": index})
+    return edge
+
+
 @strawberry.type
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
@@ -64,7 +71,7 @@ class Connection(Generic[NodeT]):
     ) -> Connection[NodeT]:
         """A connection over a page whose items are already GraphQL objects."""
         return cls(
-            edges=[Edge(node=n, _page=page, _index=i) for i, n in enumerate(page.items)],
+            edges=[_edge(n, page, i) for i, n in enumerate(page.items)],
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page,
