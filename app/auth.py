@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
-from db.reads import Reads
+from db.statements import Statements
 from services.auth import authenticate, record_use
 from services.viewer import Viewer
 
@@ -22,13 +22,13 @@ def bearer_token(connection: HTTPConnection) -> str | None:
 
 
 async def viewer_for(
-    token: str | None, reads: Reads, session_factory: async_sessionmaker[AsyncSession]
+    token: str | None, db: Statements, session_factory: async_sessionmaker[AsyncSession]
 ) -> Viewer | None:
     """The token's viewer with their roles (one read), or None for a missing, unknown,
     revoked or expired token. A token's use is recorded at most once a minute (a write)."""
     if token is None:
         return None
-    found = await authenticate(reads, token)
+    found = await authenticate(db, token)
     if found is None:
         return None
     if found.stale and found.viewer.token_id is not None:

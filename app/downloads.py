@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from app.auth import bearer_token, viewer_for
-from db.reads import EngineReads
+from db.statements import EngineStatements
 from schema.ids import pk_of
 from services.errors import NotFound
 from services.exports import ExportExpired, find_download, read_chunk
@@ -24,8 +24,8 @@ router = APIRouter()
 @router.get("/jobs/{job_id}/download", include_in_schema=False)
 async def download_export(job_id: str, request: Request) -> StreamingResponse:
     state = request.app.state.issuegraph
-    reads = EngineReads(state.engine, state.settings.request_max_connections)
-    viewer = await viewer_for(bearer_token(request), reads, state.session_factory)
+    db = EngineStatements(state.engine, state.settings.request_max_connections)
+    viewer = await viewer_for(bearer_token(request), db, state.session_factory)
     if viewer is None:
         raise HTTPException(
             401, "Send `Authorization: Bearer <token>`.", {"WWW-Authenticate": "Bearer"}

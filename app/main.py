@@ -56,7 +56,7 @@ from app.rate_limit import RateLimiter
 from app.schema import build_schema
 from app.settings import Settings, get_settings
 from db.engine import create_engine, create_read_session_factory, create_session_factory
-from db.reads import EngineReads
+from db.statements import EngineStatements
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
 from resolvers.context import Context, JobWiring
 from services.imports import ImportSettings
@@ -319,7 +319,7 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
             token = bearer_token(context.request) if context.request is not None else None
         if token is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        context.viewer = await viewer_for(token, context.reads, context.session_factory)
+        context.viewer = await viewer_for(token, context.db, context.session_factory)
         if context.viewer is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return await super().on_ws_connect(context)
@@ -370,12 +370,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def build_context(connection: HTTPConnection) -> Context:
         """HTTP requests authenticate here; WebSockets in ``on_ws_connect``."""
         state: AppState = connection.app.state.issuegraph
-        reads = EngineReads(state.engine, settings.request_max_connections)
+        db = EngineStatements(state.engine, settings.request_max_connections)
         token = bearer_token(connection) if connection.scope["type"] == "http" else None
         return Context(
             session_factory=state.session_factory,
-            reads=reads,
-            viewer=await viewer_for(token, reads, state.session_factory),
+            db=db,
+            viewer=await viewer_for(token, db, state.session_factory),
             request_id=connection.scope.get("state", {}).get("request_id", ""),
             jobs=state.jobs,
             default_page_size=settings.default_page_size,

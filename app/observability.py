@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
-from db import reads
+from db import statements
 
 
 @dataclass
@@ -41,7 +41,7 @@ def instrument_engine(engine: AsyncEngine) -> None:
         if stats is not None:
             stats.sql_statements += 1
 
-    reads.listen(engine, count)  # both paths: units of work and prepared reads
+    statements.listen(engine, count)  # both paths: units of work and prepared reads
     _engines.add(engine)
 
 

@@ -42,7 +42,7 @@ from benchmarks.benchdb import prepare
 from benchmarks.common import RESULTS, load_settings
 from benchmarks.workloads import W1, body
 from db.engine import create_engine, create_session_factory
-from db.reads import EngineReads
+from db.statements import EngineStatements
 from resolvers.context import Context
 from services.auth import authenticate
 from services.projects import ProjectReads
@@ -93,8 +93,8 @@ async def measure(runs: int) -> dict[str, Any]:
     database_url = to_async_database_url(bench.database_url)
     engine = create_engine(database_url)
     factory = create_session_factory(engine)
-    reads = EngineReads(engine)
-    found = await authenticate(reads, data.token)
+    db = EngineStatements(engine)
+    found = await authenticate(db, data.token)
     assert found is not None
     viewer = found.viewer
     _memoize_project_lookup()
@@ -103,7 +103,7 @@ async def measure(runs: int) -> dict[str, Any]:
     query, variables = request["query"], request["variables"]
     context = Context(
         session_factory=factory,
-        reads=reads,
+        db=db,
         viewer=viewer,
         request_id="bench",
         jobs=None,  # W1 starts no job

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
-from db.reads import Reads
+from db.statements import Statements
 from resolvers import prefetch
 from resolvers.loaders import Loaders
 from schema.ids import to_global_id
@@ -57,7 +57,7 @@ class Context(BaseContext):
         self,
         *,
         session_factory: async_sessionmaker[AsyncSession],
-        reads: Reads,
+        db: Statements,
         viewer: Viewer | None,
         request_id: str,
         jobs: JobWiring | None = None,
@@ -70,9 +70,9 @@ class Context(BaseContext):
         super().__init__()
         self.session_factory = session_factory
         # Loader batches and root reads: statements compiled once, each on a pooled connection
-        # of its own for its round trip (docs/architecture.md, rule 1; db/reads.py), at most
+        # of its own for its round trip (docs/architecture.md, rule 1; db/statements.py), at most
         # REQUEST_MAX_CONNECTIONS at a time per request.
-        self.reads = reads
+        self.db = db
         self.viewer = viewer
         self.request_id = request_id
         self._jobs = jobs

@@ -1,6 +1,6 @@
 """Per-request dataloaders (aiodataloader), built in the context, never at module level.
 
-Each batch function calls one service batch method on the request's reads (``db.reads``: a
+Each batch function calls one service batch method on the request's statements (``db.statements``: a
 pooled connection per statement) and returns exactly one result per key, in key order
 (docs/architecture.md, rule 3). Paged loaders take ``(parent id, page args[, query])`` keys and
 run one query per distinct argument set, which in a nested query is one query per level.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from db.reads import Reads, Row
+from db.statements import Row, Statements
 from schema.types import (
     Comment,
     Issue,
@@ -49,7 +49,7 @@ V = TypeVar("V")
 PageKey = tuple[int, PageArgs]
 IssuePageKey = tuple[int, PageArgs, IssueQuery]
 JobPageKey = tuple[int, PageArgs, JobStatus | None, JobKind | None]
-GroupFetch = Callable[[Reads, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+GroupFetch = Callable[[Statements, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
 
@@ -192,8 +192,8 @@ class Loaders:
         return self._context.require_viewer()
 
     @property
-    def _db(self) -> Reads:
-        return self._context.reads
+    def _db(self) -> Statements:
+        return self._context.db
 
     # -- objects by id ---------------------------------------------------------------------
 
@@ -277,18 +277,18 @@ class Loaders:
             loader.prime(item.pk, item)
 
     async def _member_pages(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Membership]]:
         pages = await WorkspaceReads(db, viewer).member_pages(parents, rest[0])
         return {k: p.map(Membership.from_row) for k, p in pages.items()}
 
     async def _member_counts(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         return await WorkspaceReads(db, viewer).member_counts(parents)
 
     async def _project_pages(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Project]]:
         pages = await ProjectReads(db, viewer).pages(parents, rest[0])
         converted = {k: p.map(Project.from_row) for k, p in pages.items()}
@@ -297,46 +297,46 @@ class Loaders:
         return converted
 
     async def _project_counts(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         return await ProjectReads(db, viewer).counts(parents)
 
     async def _label_pages(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Label]]:
         pages = await LabelReads(db, viewer).pages(parents, rest[0])
         return {k: p.map(Label.from_row) for k, p in pages.items()}
 
     async def _label_counts(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         return await LabelReads(db, viewer).counts(parents)
 
     async def _issue_pages(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Issue]]:
         args, query = rest
         pages = await IssueReads(db, viewer).pages(parents, args, query)
         return {k: p.map(partial(Issue.from_row, loaders=self)) for k, p in pages.items()}
 
     async def _issue_counts(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         return await IssueReads(db, viewer).counts(parents, rest[0])
 
     async def _comment_pages(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Comment]]:
         pages = await CommentReads(db, viewer).pages(parents, rest[0])
         return {k: p.map(partial(Comment.from_row, loaders=self)) for k, p in pages.items()}
 
     async def _comment_counts(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         return await CommentReads(db, viewer).counts(parents)
 
     async def _job_pages(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Job]]:
         args, status, kind = rest
         pages = await JobReads(db, viewer).pages(parents, args, status, kind)
@@ -346,7 +346,7 @@ class Loaders:
         return converted
 
     async def _job_counts(
-        self, db: Reads, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, int]:
         status, kind = rest
         return await JobReads(db, viewer).counts(parents, status, kind)

@@ -88,7 +88,7 @@ class Query:
     ) -> Connection[Workspace]:
         context = info.context
         args = context.page_args(first, after, last, before)
-        reads = WorkspaceReads(context.reads, context.require_viewer())
+        reads = WorkspaceReads(context.db, context.require_viewer())
         page = (await reads.page_for_viewer(args)).map(Workspace.from_row)
         total = reads.count_for_viewer()
         for workspace in page.items:
@@ -98,7 +98,7 @@ class Query:
     @strawberry.field
     async def workspace(self, info: ContextInfo, slug: str) -> Workspace | None:
         context = info.context
-        row = await WorkspaceReads(context.reads, context.require_viewer()).get_by_slug(slug)
+        row = await WorkspaceReads(context.db, context.require_viewer()).get_by_slug(slug)
         if row is None:
             return None
         workspace = Workspace.from_row(row)
@@ -108,7 +108,7 @@ class Query:
     @strawberry.field
     async def project(self, info: ContextInfo, workspace_slug: str, key: str) -> Project | None:
         context = info.context
-        reads = ProjectReads(context.reads, context.require_viewer())
+        reads = ProjectReads(context.db, context.require_viewer())
         row = await reads.get_by_key(workspace_slug, key)
         if row is None:
             return None
@@ -119,7 +119,7 @@ class Query:
     @strawberry.field(description="By identifier, e.g. ENG-42.")
     async def issue(self, info: ContextInfo, workspace_slug: str, identifier: str) -> Issue | None:
         context = info.context
-        reads = IssueReads(context.reads, context.require_viewer())
+        reads = IssueReads(context.db, context.require_viewer())
         row = await reads.get_by_identifier(workspace_slug, identifier)
         if row is None:
             return None
@@ -142,7 +142,7 @@ class Query:
         context = info.context
         args = context.page_args(first, after, None, None)
         context.check_string_length(query, "query")
-        reads = IssueReads(context.reads, context.require_viewer())
+        reads = IssueReads(context.db, context.require_viewer())
         page, total = await reads.search(workspace_slug, query, args)
         issues = page.map(partial(Issue.from_row, loaders=context.loaders))
         await context.prefetch_issues(info, issues.items)

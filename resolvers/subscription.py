@@ -31,8 +31,8 @@ RESYNC_SECONDS = 10.0
 async def _load(context: Context, pk: int, *, fresh_roles: bool = False) -> Job | None:
     viewer = context.require_viewer()
     if fresh_roles:  # a socket lives long: take the viewer's memberships as they are now
-        viewer = await current_roles(context.reads, viewer)
-    [row] = await JobReads(context.reads, viewer).get_many([pk])
+        viewer = await current_roles(context.db, viewer)
+    [row] = await JobReads(context.db, viewer).get_many([pk])
     return Job.from_row(row) if row is not None else None
 
 

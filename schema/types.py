@@ -17,7 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from db.reads import Row
+from db.statements import Row
 from schema.connections import Connection, counter
 from schema.enums import IssueOrderField, OrderDirection
 from schema.ids import to_global_id

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiToken, Membership, Role, User
-from db.reads import Reads, ReadStatement
+from db.statements import Prepared, Statements
 from services import validation
 from services.errors import Conflict, NotFound
 from services.viewer import Viewer
@@ -35,7 +35,7 @@ _tokens = ApiToken.__table__
 _memberships = Membership.__table__
 _member = _memberships.c.id.is_not(None)
 # The token's user, all their roles, and whether the token's last use is worth recording.
-TOKEN_VIEWER = ReadStatement(
+TOKEN_VIEWER = Prepared(
     select(
         _users.c.id,
         _users.c.name,
@@ -72,7 +72,7 @@ class Authentication:
     stale: bool
 
 
-async def authenticate(db: Reads, token: str) -> Authentication | None:
+async def authenticate(db: Statements, token: str) -> Authentication | None:
     """Resolve a bearer token to its viewer and all their roles in one statement.
 
     ``api_tokens.last_used_at`` is refreshed at most once a minute per token (``stale``), so a
@@ -145,14 +145,14 @@ async def revoke_token(session: AsyncSession, token: str) -> bool:
     return result.first() is not None
 
 
-_VIEWER_ROLES = ReadStatement(
+_VIEWER_ROLES = Prepared(
     select(_memberships.c.workspace_id, cast(_memberships.c.role, Text)).where(
         _memberships.c.user_id == bindparam("user", type_=BigInteger)
     )
 )
 
 
-async def current_roles(db: Reads, viewer: Viewer) -> Viewer:
+async def current_roles(db: Statements, viewer: Viewer) -> Viewer:
     """The viewer with their memberships re-read (for long-lived connections)."""
     rows = await db.fetch(_VIEWER_ROLES, {"user": viewer.user_id})
     return replace(viewer, roles={row[0]: _ROLES[row[1]] for row in rows})

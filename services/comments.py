@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Comment, Issue, Role
-from db.reads import Reads, Row
+from db.statements import Row, Statements
 from services import validation
 from services.errors import Forbidden, NotFound
 from services.pagination import (
@@ -47,7 +47,7 @@ COMMENT_ORDER = SortKey(
 
 
 class CommentReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Issue, IssueInsight, Job, JobKind, Label
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services.errors import Invalid, NotFound
 from services.job_runs import JobRun
 from services.jobs import JobLimits, JobService
@@ -83,7 +83,7 @@ async def run_triage(run: JobRun, provider: TriageProvider) -> dict[str, Any]:
 
 _insights = IssueInsight.__table__
 # The latest insight of each issue (one per issue: DISTINCT ON the issue, newest first).
-LATEST_INSIGHTS = ReadStatement(
+LATEST_INSIGHTS = Prepared(
     select(
         _insights.c.issue_id,
         _insights.c.summary,
@@ -102,7 +102,7 @@ LATEST_INSIGHTS = ReadStatement(
 
 
 class InsightReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

@@ -37,7 +37,7 @@ from db.models import (
     Project,
     Workspace,
 )
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services import validation
 from services.errors import Invalid, NotFound
 from services.labels import LabelService
@@ -187,7 +187,7 @@ def _project_column(column: Any) -> Any:
 
 
 # The issue and its project in one row: the project's columns carry ``PROJECT_PREFIX``.
-ISSUE_BY_IDENTIFIER = ReadStatement(
+ISSUE_BY_IDENTIFIER = Prepared(
     select(*ISSUES.columns, *(_project_column(c) for c in PROJECTS.columns))
     .join_from(_issues, _projects, _projects.c.id == _issues.c.project_id)
     .join(_workspaces, _workspaces.c.id == _projects.c.workspace_id)
@@ -232,13 +232,13 @@ SEARCH_ORDER = SortKey(
 )
 # Search pages and counts are not scoped by ``:workspaces`` directly: the slug's workspace is.
 SEARCH_RESULTS = Listing("search", ISSUES.columns)
-SEARCH_COUNT = ReadStatement(
+SEARCH_COUNT = Prepared(
     select(func.count()).select_from(_issues).where(*SearchFilters("", "").conditions())
 )
 
 
 class IssueReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

@@ -21,7 +21,7 @@ from db.models import (
     Role,
     Workspace,
 )
-from db.reads import Reads, Row
+from db.statements import Row, Statements
 from services.errors import Conflict, Forbidden, Invalid, LimitExceeded, NotFound
 from services.pagination import (
     Listing,
@@ -105,7 +105,7 @@ class JobFilters:
 
 
 class JobReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IssueLabel, Label
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services import validation
 from services.errors import Conflict, Invalid, NotFound
 from services.pagination import (
@@ -42,7 +42,7 @@ LABEL_ORDER = SortKey(
     "labels:name", (_labels.c.name, _labels.c.id), (decode_str, decode_bigint), False
 )
 # Each issue's labels by name; issues reach here only through a readable parent.
-LABELS_OF_ISSUES = ReadStatement(
+LABELS_OF_ISSUES = Prepared(
     select(_issue_labels.c.issue_id, *LABELS.columns)
     .join(_labels, _labels.c.id == _issue_labels.c.label_id)
     .where(_issue_labels.c.issue_id == any_(ids_param("ids")))
@@ -51,7 +51,7 @@ LABELS_OF_ISSUES = ReadStatement(
 
 
 class LabelReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

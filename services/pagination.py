@@ -7,7 +7,7 @@ is our own.
 Every page query is ``unnest(:parents) CROSS JOIN LATERAL (... ORDER BY ... LIMIT :limit)``:
 each parent gets its own page, and an index on (parent, sort columns) serves each lateral scan.
 A query's *shape* (the list, its ordering and direction, which cursors and filters it has) is
-compiled once (``db.reads.ReadStatement``); a request only supplies the values.
+compiled once (``db.statements.Prepared``); a request only supplies the values.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services.errors import Invalid
 
 T = TypeVar("T")
@@ -304,26 +304,26 @@ def _page_select(shape: _PageShape, filters: Filters) -> Select[Any]:
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def _pages_statement(shape: _PageShape, filters: Filters) -> ReadStatement:
+def _pages_statement(shape: _PageShape, filters: Filters) -> Prepared:
     listing = shape.listing
     assert listing.parent is not None
     parents = select(func.unnest(ids_param("parents")).label("pid")).subquery("parents")
     inner = _page_select(shape, filters).where(listing.parent == parents.c.pid).lateral("page")
     names = [c.name for c in listing.columns] + list(shape.sort.key_names)
-    return ReadStatement(
+    return Prepared(
         select(parents.c.pid, *(inner.c[n] for n in names)).select_from(parents).join(inner, true())
     )
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def _page_statement(shape: _PageShape, filters: Filters) -> ReadStatement:
-    return ReadStatement(_page_select(shape, filters))
+def _page_statement(shape: _PageShape, filters: Filters) -> Prepared:
+    return Prepared(_page_select(shape, filters))
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def _counts_statement(listing: Listing, filters: Filters) -> ReadStatement:
+def _counts_statement(listing: Listing, filters: Filters) -> Prepared:
     assert listing.parent is not None
-    return ReadStatement(
+    return Prepared(
         select(listing.parent, func.count())
         .where(
             listing.parent == any_(ids_param("parents")),
@@ -372,7 +372,7 @@ def _to_page(rows: list[Row], args: PageArgs, sort: SortKey) -> Page[Row]:
 
 
 async def fetch_pages(
-    db: Reads,
+    db: Statements,
     listing: Listing,
     parent_ids: Sequence[int],
     sort: SortKey,
@@ -394,7 +394,7 @@ async def fetch_pages(
 
 
 async def fetch_page(
-    db: Reads,
+    db: Statements,
     listing: Listing,
     sort: SortKey,
     args: PageArgs,
@@ -410,7 +410,7 @@ async def fetch_page(
 
 
 async def count_per_parent(
-    db: Reads,
+    db: Statements,
     listing: Listing,
     parent_ids: Sequence[int],
     *,

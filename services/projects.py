@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Project, Workspace
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services import validation
 from services.errors import Conflict, NotFound
 from services.pagination import (
@@ -44,7 +44,7 @@ PROJECTS = Listing(
 PROJECT_ORDER = SortKey(
     "projects:key", (_projects.c.key, _projects.c.id), (decode_str, decode_bigint), False
 )
-PROJECT_BY_KEY = ReadStatement(
+PROJECT_BY_KEY = Prepared(
     select(*PROJECTS.columns)
     .join(_workspaces, _workspaces.c.id == _projects.c.workspace_id)
     .where(
@@ -56,7 +56,7 @@ PROJECT_BY_KEY = ReadStatement(
 
 
 class ProjectReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

@@ -1,4 +1,4 @@
-"""Reads scoped to the viewer's workspaces: the one place a batch lookup applies tenancy."""
+"""Statements scoped to the viewer's workspaces: the one place a batch lookup applies tenancy."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from functools import cache
 
 from sqlalchemy import any_, select
 
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services.pagination import Listing, ids_param
 from services.viewer import Viewer
 
 
 @cache
-def _by_ids(listing: Listing) -> ReadStatement:
+def _by_ids(listing: Listing) -> Prepared:
     assert listing.tenant is not None
     table_id = listing.columns[0]
-    return ReadStatement(
+    return Prepared(
         select(*listing.columns).where(
             table_id == any_(ids_param("ids")), listing.tenant == any_(ids_param("workspaces"))
         )
@@ -24,7 +24,7 @@ def _by_ids(listing: Listing) -> ReadStatement:
 
 
 async def visible_by_ids(
-    db: Reads, viewer: Viewer, listing: Listing, ids: Sequence[int]
+    db: Statements, viewer: Viewer, listing: Listing, ids: Sequence[int]
 ) -> list[Row | None]:
     """Rows of ``listing`` by id, in key order, ``None`` for missing and for other tenants'
     rows alike (a non-member learns nothing): the shape a dataloader batch returns."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import BigInteger, any_, bindparam, case, exists, or_, select
 
 from db.models import Membership, User
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services.pagination import ids_param
 from services.viewer import Viewer
 
@@ -21,7 +21,7 @@ _visible = or_(
         _memberships.c.workspace_id == any_(ids_param("workspaces")),
     ),
 )
-USERS_BY_ID = ReadStatement(
+USERS_BY_ID = Prepared(
     select(
         _users.c.id,
         _users.c.name,
@@ -32,7 +32,7 @@ USERS_BY_ID = ReadStatement(
 
 
 class UserReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Role, User, Workspace
-from db.reads import Reads, ReadStatement, Row
+from db.statements import Prepared, Row, Statements
 from services import validation
 from services.errors import Conflict, NotFound
 from services.pagination import (
@@ -45,10 +45,10 @@ MEMBERS = Listing(
 )
 WORKSPACE_ORDER = SortKey("workspaces:id", (_workspaces.c.id,), (decode_bigint,), False)
 MEMBER_ORDER = SortKey("members:id", (_memberships.c.id,), (decode_bigint,), False)
-WORKSPACES_BY_ID = ReadStatement(
+WORKSPACES_BY_ID = Prepared(
     select(*WORKSPACES.columns).where(_workspaces.c.id == any_(ids_param("ids")))
 )
-WORKSPACE_BY_SLUG = ReadStatement(
+WORKSPACE_BY_SLUG = Prepared(
     select(*WORKSPACES.columns).where(
         _workspaces.c.slug == bindparam("slug", type_=String),
         _workspaces.c.id == any_(ids_param("workspaces")),
@@ -57,7 +57,7 @@ WORKSPACE_BY_SLUG = ReadStatement(
 
 
 class WorkspaceReads:
-    def __init__(self, db: Reads, viewer: Viewer) -> None:
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
         self.viewer = viewer
 

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app import extensions, middleware
 from app.main import create_app
 from app.settings import Settings, to_async_database_url
-from db import reads
 from db.engine import create_engine
 from jobs import runner
 from services.workspaces import WorkspaceReads
@@ -149,7 +148,7 @@ async def test_one_access_line_per_request_with_operation_viewer_and_sql_count(
     alice = await make_person("Alice")
     statements: list[str] = []
 
-    reads.listen(app_engine, statements.append)
+    statements.listen(app_engine, statements.append)
     try:
         with captured_logs() as logs:
             response = await client.post(
@@ -158,7 +157,7 @@ async def test_one_access_line_per_request_with_operation_viewer_and_sql_count(
                 headers={**alice.headers, "X-Request-ID": "obs-access-1"},
             )
     finally:
-        reads.remove(app_engine, statements.append)
+        statements.remove(app_engine, statements.append)
 
     assert response.status_code == 200, response.text
     assert response.json() == {"data": {"viewer": {"name": "Alice"}}}

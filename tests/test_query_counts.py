@@ -1,7 +1,7 @@
 """Nested reads cost a fixed number of SQL statements, whatever the page size.
 
 docs/architecture.md, rule 3. Statements are counted on the app's own engine, on both of its
-paths (``db.reads.listen``: prepared reads and units of work); each query is run once before
+paths (``db.statements.listen``: prepared reads and units of work); each query is run once before
 counting so one-off connection setup is not counted.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import reads
+from db import statements
 from tests.conftest import GraphQLClient
 from tests.test_pagination import (
     CommentRow,
@@ -55,11 +55,11 @@ class StatementLog:
 @contextmanager
 def counting(engine: AsyncEngine) -> Iterator[StatementLog]:
     log = StatementLog()
-    reads.listen(engine, log)  # every statement, prepared reads and units of work alike
+    statements.listen(engine, log)  # every statement, prepared reads and units of work alike
     try:
         yield log
     finally:
-        reads.remove(engine, log)
+        statements.remove(engine, log)
 
 
 async def measure(

@@ -1,4 +1,4 @@
-"""Reads off the ORM: statements built once, compiled once, run on the driver's connection.
+"""Statements off the ORM: built once, compiled once, run on the driver's connection.
 
 A read in a request is a SELECT whose shape is known in advance. Built with SQLAlchemy Core
 and executed through an ``AsyncSession`` it paid, on every request, for statement
@@ -8,7 +8,8 @@ parameters), and run with asyncpg's own ``fetch`` on a connection checked out of
 engine's pool for that one statement, so asyncpg's prepared-statement cache does the rest.
 Rows come back as asyncpg records (``row["title"]``), converted once by their reader.
 
-Writes stay on ``AsyncSession`` units of work. Both paths report every statement to the
+Writes stay on ``AsyncSession`` units of work, except a write that is one statement (it
+commits by itself: ``createIssue``'s common case). Both paths report every statement to the
 listeners registered with :func:`listen` (the per-request statement count, the tests).
 """
 
@@ -67,7 +68,7 @@ def _orm_adapter(listener: StatementListener) -> Callable[..., None]:
     return _adapters[listener]
 
 
-class ReadStatement:
+class Prepared:
     """One SELECT, compiled once: its SQL text and how to turn named values into ``$n``."""
 
     __slots__ = ("_defaults", "_names", "_processors", "sql")
@@ -101,20 +102,20 @@ def _processor(type_: Any) -> Callable[[Any], Any] | None:
     return processor
 
 
-class Reads(Protocol):
+class Statements(Protocol):
     """What services read through: run a prepared read, get its rows."""
 
     async def fetch(
-        self, statement: ReadStatement, values: Mapping[str, Any] | None = None
+        self, statement: Prepared, values: Mapping[str, Any] | None = None
     ) -> Sequence[Row]: ...
 
 
-class EngineReads:
-    """Reads on the connections of an engine's pool, at most ``max_connections`` at a time.
+class EngineStatements:
+    """Statements on the connections of an engine's pool, at most ``max_connections`` at a time.
 
     One per request (or per socket): each statement checks a connection out for just its own
     round trip, so concurrent loader batches never share one (docs/architecture.md, rule 1),
-    and the request holds at most ``max_connections`` of the pool. Reads run outside any
+    and the request holds at most ``max_connections`` of the pool. Statements run outside any
     transaction (autocommit): each statement sees the latest committed data.
     """
 
@@ -126,7 +127,7 @@ class EngineReads:
         self._listeners = _listeners.get(engine.sync_engine, ())
 
     async def fetch(
-        self, statement: ReadStatement, values: Mapping[str, Any] | None = None
+        self, statement: Prepared, values: Mapping[str, Any] | None = None
     ) -> Sequence[Row]:
         args = statement.arguments(values or {})
         for listener in self._listeners:
