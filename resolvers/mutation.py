@@ -24,7 +24,7 @@ from services.errors import DomainError, NotFound
 from services.exports import start_export
 from services.imports import start_import
 from services.insights import start_triage
-from services.issues import IssueService
+from services.issues import PROJECT_PREFIX, IssueService, create_issue_at_once
 from services.jobs import JobService
 from services.labels import LabelService
 from services.projects import ProjectService
@@ -265,10 +265,28 @@ class Mutation:
         info: ContextInfo,
         input: inputs.CreateIssueInput,
     ) -> payloads.CreateIssuePayload:
+        context = info.context
         try:
             project_id = require_pk(input.project_id, "Project", ["input", "projectId"])
             assignee_id = optional_pk(input.assignee_id, "User", ["input", "assigneeId"])
             label_ids = label_pks(input.label_ids)
+            if not assignee_id and not label_ids:
+                created = await create_issue_at_once(
+                    context.db,
+                    context.require_viewer(),
+                    project_id=project_id,
+                    title=input.title,
+                    body=input.body,
+                    status=input.status,
+                    priority=input.priority,
+                )
+                if created is not None:
+                    issue = Issue.from_row(created, context.loaders)
+                    project = Project.from_row(created, prefix=PROJECT_PREFIX)
+                    issue.project = project
+                    issue.identifier = f"{project.key}-{issue.number}"
+                    context.loaders.project.prime(project.pk, project)
+                    return payloads.CreateIssuePayload(issue=issue)
             row = await run(
                 info.context,
                 lambda s, v: IssueService(s, v).create(

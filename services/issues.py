@@ -11,17 +11,20 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Float,
     Integer,
     String,
     any_,
     bindparam,
+    case,
     delete,
     exists,
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -39,7 +42,7 @@ from db.models import (
 )
 from db.statements import Prepared, Row, Statements
 from services import validation
-from services.errors import Invalid, NotFound
+from services.errors import DomainError, Invalid, NotFound
 from services.labels import LabelService
 from services.pagination import (
     Listing,
@@ -297,6 +300,103 @@ class IssueReads:
         values = {**filters.values(), "workspaces": self.viewer.workspace_ids}
         [count] = await self.db.fetch(SEARCH_COUNT, values)
         return page, int(count[0])
+
+
+def _create_issue_statement() -> Prepared:
+    """The common ``createIssue`` (no assignee, no labels) as one statement, which commits by
+    itself: the project's counter bumped (its row lock serializes concurrent creators, so
+    numbers stay consecutive) and the issue inserted, returning the issue and its project."""
+    project_columns = ("id", "workspace_id", "key", "name", "description", "issue_counter")
+    counter = (
+        update(Project)
+        .where(
+            _projects.c.id == bindparam("project", type_=BigInteger),
+            _projects.c.workspace_id == any_(ids_param("writable")),
+        )
+        .values(issue_counter=_projects.c.issue_counter + 1)
+        .returning(*(_projects.c[n] for n in project_columns))
+        .cte("counter")
+    )
+    closed = bindparam("closed", type_=Boolean)
+    new_issue = (
+        insert(Issue)
+        .from_select(
+            [
+                "workspace_id",
+                "project_id",
+                "number",
+                "title",
+                "body",
+                "status",
+                "priority",
+                "reporter_id",
+                "closed_at",
+            ],
+            select(
+                counter.c.workspace_id,
+                counter.c.id,
+                counter.c.issue_counter,
+                bindparam("title", type_=String),
+                bindparam("body", type_=String),
+                bindparam("status", type_=_issues.c.status.type),
+                bindparam("priority", type_=_issues.c.priority.type),
+                bindparam("reporter", type_=BigInteger),
+                case((closed, func.now())),
+            ),
+        )
+        .returning(*ISSUES.columns)
+        .cte("new_issue")
+    )
+    return Prepared(
+        select(
+            *(new_issue.c[c.name] for c in ISSUES.columns),
+            *(counter.c[n].label(PROJECT_PREFIX + n) for n in project_columns[:5]),
+        )
+        .select_from(new_issue)
+        .join(counter, true())
+    )
+
+
+CREATE_ISSUE = _create_issue_statement()
+
+
+async def create_issue_at_once(
+    db: Statements,
+    viewer: Viewer,
+    *,
+    project_id: int,
+    title: str,
+    body: str | None,
+    status: IssueStatus | None,
+    priority: IssuePriority | None,
+) -> Row | None:
+    """``createIssue`` without assignee or labels, in one statement: the new issue with its
+    project's columns (prefixed ``PROJECT_PREFIX``), or None when anything is not plainly
+    allowed and valid. Then ``IssueService.create`` runs the unit of work, whose checks, in
+    their order, give the exact error (or, after a race, the issue)."""
+    try:
+        title = validation.name(title, ["input", "title"], "Title")
+        body = validation.body(body or "", ["input", "body"])
+    except DomainError:
+        return None
+    writable = [w for w, role in viewer.roles.items() if role in WRITERS]
+    if not writable:
+        return None
+    status = status or IssueStatus.BACKLOG
+    rows = await db.fetch(
+        CREATE_ISSUE,
+        {
+            "project": project_id,
+            "writable": writable,
+            "title": title,
+            "body": body,
+            "status": status,
+            "priority": priority or IssuePriority.NONE,
+            "reporter": viewer.user_id,
+            "closed": status in CLOSED_STATUSES,
+        },
+    )
+    return rows[0] if rows else None
 
 
 class IssueService:
