@@ -146,9 +146,9 @@ async def test_one_access_line_per_request_with_operation_viewer_and_sql_count(
     client: httpx.AsyncClient, make_person: Any, app_engine: AsyncEngine
 ) -> None:
     alice = await make_person("Alice")
-    statements: list[str] = []
+    sent: list[str] = []
 
-    statements.listen(app_engine, statements.append)
+    statements.listen(app_engine, sent.append)
     try:
         with captured_logs() as logs:
             response = await client.post(
@@ -157,7 +157,7 @@ async def test_one_access_line_per_request_with_operation_viewer_and_sql_count(
                 headers={**alice.headers, "X-Request-ID": "obs-access-1"},
             )
     finally:
-        statements.remove(app_engine, statements.append)
+        statements.remove(app_engine, sent.append)
 
     assert response.status_code == 200, response.text
     assert response.json() == {"data": {"viewer": {"name": "Alice"}}}
@@ -171,7 +171,7 @@ async def test_one_access_line_per_request_with_operation_viewer_and_sql_count(
     assert 0 < line["duration_ms"] < 500
     assert line["operation"] == "Viewer"
     assert line["viewer_id"] == alice.user_id
-    assert line["sql_statements"] == len(statements) > 0
+    assert line["sql_statements"] == len(sent) > 0
     # Every line of the request carries its id, viewer and operation.
     for logged in lines_of(logs, "obs-access-1"):
         assert logged["viewer_id"] == alice.user_id, logged
