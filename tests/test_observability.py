@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app import extensions, middleware
 from app.main import create_app
 from app.settings import Settings, to_async_database_url
+from db import statements
 from db.engine import create_engine
 from jobs import runner
 from services.workspaces import WorkspaceReads
