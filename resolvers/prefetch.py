@@ -3,10 +3,11 @@
 Under graphql-core every field that returns an awaitable costs a coroutine, a future and
 a gather; on a 50-issue page with comments that is ~500 awaits and most of the request's
 time. A resolver that produces issues therefore reads its own selection (fragments included,
-``schema.selection``), loads the nested relations for all of them through the same
-dataloaders (so batching and statement counts are unchanged), and sets them on each object (the
-relation fields of ``schema.relations``), which then answer like plain attributes. Anything
-not prefetched is loaded when read.
+``schema.selection``), loads the project, the labels and each distinct page of comments for
+all of them through the same dataloaders (one batch per relation), and sets them on each object
+(the relation fields of ``schema.relations``), which then answer like plain attributes. People
+(reporter, assignee, a comment's author) come joined to the rows themselves
+(``services.users.joined_user``). Anything not prefetched is loaded when read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from schema.selection import Selected, selection, under
-from schema.types import Comment, Issue, Project
+from schema.types import Issue, Project
 from services.errors import DomainError
 from services.pagination import PageArgs
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class _CommentsPlan:
     field: Selected
-    author: bool  # `edges { node { author } }` selected
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,6 @@ class IssuePlan:
     """Which relations the selected issue fields read (worked out once per field)."""
 
     project: bool
-    reporter: bool
-    assignee: bool
     labels: bool
     comments: tuple[_CommentsPlan, ...]
 
@@ -49,14 +47,8 @@ class IssuePlan:
         names = {f.name for f in fields}
         return cls(
             project=bool(names & {"project", "identifier"}),
-            reporter="reporter" in names,
-            assignee="assignee" in names,
             labels="labels" in names,
-            comments=tuple(
-                _CommentsPlan(f, any(n.name == "author" for n in f.under("edges", "node")))
-                for f in fields
-                if f.name == "comments"
-            ),
+            comments=tuple(_CommentsPlan(f) for f in fields if f.name == "comments"),
         )
 
 
@@ -105,8 +97,6 @@ async def prefetch_issues(
                 issue.project = owner
                 issue.identifier = f"{owner.key}-{issue.number}"
 
-    authored: list[Comment] = []  # comments whose author is selected
-
     async def labels() -> None:
         per_issue = await loaders.issue_labels.load_many([i.pk for i in issues])
         for issue, issue_labels in zip(issues, per_issue, strict=True):
@@ -122,31 +112,8 @@ async def prefetch_issues(
             if issue.loaded_comments is None:
                 issue.loaded_comments = {}
             issue.loaded_comments[args] = page
-        if wanted.author:
-            authored.extend(c for page in pages for c in page.items)
 
     # Started together, the loads land in the same loader tick: one batch per relation.
     await asyncio.gather(
         *([labels()] if plan.labels else []), *(comments(c) for c in plan.comments)
     )
-    # Then every user the page needs (reporters, assignees, comment authors) in one batch,
-    # each asked for once.
-    user_ids: set[int] = {c.author_id for c in authored}
-    if plan.reporter:
-        user_ids.update(i.reporter_id for i in issues)
-    if plan.assignee:
-        user_ids.update(i.assignee_id for i in issues if i.assignee_id is not None)
-    if not user_ids:
-        return
-    wanted_ids = list(user_ids)
-    found = dict(zip(wanted_ids, await loaders.user.load_many(wanted_ids), strict=True))
-    for issue in issues:
-        if plan.reporter and (reporter := found[issue.reporter_id]) is not None:
-            issue.reporter = reporter
-        assignee_id = issue.assignee_id
-        assignee = found[assignee_id] if plan.assignee and assignee_id is not None else None
-        if assignee is not None:
-            issue.assignee = assignee
-    for comment in authored:
-        if (author := found[comment.author_id]) is not None:
-            comment.author = author

@@ -83,17 +83,18 @@ class User(Node):
     visible_to_viewer: strawberry.Private[bool]
 
     @classmethod
-    def from_row(cls, row: Row) -> User:
-        """From ``UserReads``: ``email`` is already null where the viewer may not see it."""
-        pk = row["id"]
+    def from_row(cls, row: Row, prefix: str = "") -> User:
+        """From ``UserReads``, or joined to another row under ``prefix``: ``email`` is
+        already null where the viewer may not see it."""
+        pk = row[prefix + "id"]
         return _built(
             cls,
             {
                 "id": to_global_id("User", pk),
-                "name": row["name"],
-                "email": row["email"],
+                "name": row[prefix + "name"],
+                "email": row[prefix + "email"],
                 "pk": pk,
-                "visible_to_viewer": row["visible_to_viewer"],
+                "visible_to_viewer": row[prefix + "visible_to_viewer"],
             },
         )
 
@@ -102,6 +103,18 @@ class User(Node):
         return cls(
             id=to_global_id("User", pk), name=name, email=email, pk=pk, visible_to_viewer=True
         )
+
+
+def joined_user(row: Row | None, name: str) -> User | None:
+    """The user read with ``row`` as ``<name>.…`` (``services.users.joined_user``), if any."""
+    if row is None:
+        return None
+    prefix = name + "."
+    try:
+        pk = row[prefix + "id"]
+    except KeyError:  # a row read without that join
+        return None
+    return None if pk is None else User.from_row(row, prefix)
 
 
 @strawberry.type
@@ -347,12 +360,16 @@ def _issue_identifier(issue: Issue) -> Awaitable[str]:
     return Then(_issue_project(issue), lambda project: f"{project.key}-{issue.number}")
 
 
-def _issue_reporter(issue: Issue) -> Awaitable[User]:
-    return issue.loaders.user.load(issue.reporter_id)
+def _issue_reporter(issue: Issue) -> User | Awaitable[User]:
+    joined = joined_user(issue.row, "reporter")
+    return joined if joined is not None else issue.loaders.user.load(issue.reporter_id)
 
 
-def _issue_assignee(issue: Issue) -> Awaitable[User | None] | None:
-    return None if issue.assignee_id is None else issue.loaders.user.load(issue.assignee_id)
+def _issue_assignee(issue: Issue) -> User | Awaitable[User | None] | None:
+    if issue.assignee_id is None:
+        return None
+    joined = joined_user(issue.row, "assignee")
+    return joined if joined is not None else issue.loaders.user.load(issue.assignee_id)
 
 
 def _issue_labels(issue: Issue) -> Awaitable[list[Label]]:
@@ -384,6 +401,8 @@ class Issue(Node):
     reporter_id: strawberry.Private[int]
     assignee_id: strawberry.Private[int | None]
     loaders: strawberry.Private[RelationLoaders]
+    # The row read (its joined reporter and assignee); None for an issue a write returned.
+    row: strawberry.Private[Row | None] = None
     # Comment pages loaded ahead, by their page arguments (resolvers.prefetch).
     loaded_comments: strawberry.Private[dict[PageArgs, Page[Comment]] | None] = None
 
@@ -428,6 +447,7 @@ class Issue(Node):
                 "reporter_id": row["reporter_id"],
                 "assignee_id": row["assignee_id"],
                 "loaders": loaders,
+                "row": row,
                 "loaded_comments": None,
             },
         )
@@ -464,8 +484,9 @@ class Issue(Node):
         return insight
 
 
-def _comment_author(comment: Comment) -> Awaitable[User]:
-    return comment.loaders.user.load(comment.author_id)
+def _comment_author(comment: Comment) -> User | Awaitable[User]:
+    joined = joined_user(comment.row, "author")
+    return joined if joined is not None else comment.loaders.user.load(comment.author_id)
 
 
 @strawberry.type
@@ -478,6 +499,8 @@ class Comment(Node):
     issue_id: strawberry.Private[int]
     author_id: strawberry.Private[int]
     loaders: strawberry.Private[RelationLoaders]
+    # The row read (its joined author); None for a comment a write returned.
+    row: strawberry.Private[Row | None] = None
 
     @classmethod
     def from_model(cls, comment: domain.Comment, loaders: RelationLoaders) -> Comment:
@@ -504,6 +527,7 @@ class Comment(Node):
                 "issue_id": row["issue_id"],
                 "author_id": row["author_id"],
                 "loaders": loaders,
+                "row": row,
             },
         )
 

@@ -22,6 +22,7 @@ from services.pagination import (
     fetch_pages,
 )
 from services.tenancy import visible_by_ids
+from services.users import joined_user
 from services.viewer import WRITERS, Viewer
 
 _comments = Comment.__table__
@@ -37,6 +38,7 @@ COMMENTS = Listing(
     ),
     parent=_comments.c.issue_id,
     tenant=_comments.c.workspace_id,
+    joined=(joined_user("author", _comments.c.author_id),),
 )
 COMMENT_ORDER = SortKey(
     "comments:created_at",
@@ -56,7 +58,13 @@ class CommentReads:
 
     async def pages(self, issue_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Row]]:
         return await fetch_pages(
-            self.db, COMMENTS, issue_ids, COMMENT_ORDER, args, workspaces=self.viewer.workspace_ids
+            self.db,
+            COMMENTS,
+            issue_ids,
+            COMMENT_ORDER,
+            args,
+            workspaces=self.viewer.workspace_ids,
+            viewer=self.viewer.user_id,
         )
 
     async def counts(self, issue_ids: Sequence[int]) -> dict[int, int]:

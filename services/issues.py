@@ -62,6 +62,7 @@ from services.pagination import (
 from services.projects import PROJECTS, ProjectService
 from services.tenancy import visible_by_ids
 from services.unset import Maybe, Unset
+from services.users import joined_user
 from services.viewer import WRITERS, Viewer
 
 IDENTIFIER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})$")
@@ -76,6 +77,10 @@ ISSUES = Listing(
     tuple(c for c in _issues.columns if c.name != "search_vector"),
     parent=_issues.c.project_id,
     tenant=_issues.c.workspace_id,
+    joined=(
+        joined_user("reporter", _issues.c.reporter_id),
+        joined_user("assignee", _issues.c.assignee_id),
+    ),
 )
 
 _ORDER_COLUMNS: dict[str, tuple[Any, Any]] = {
@@ -191,7 +196,7 @@ def _project_column(column: Any) -> Any:
 
 # The issue and its project in one row: the project's columns carry ``PROJECT_PREFIX``.
 ISSUE_BY_IDENTIFIER = Prepared(
-    select(*ISSUES.columns, *(_project_column(c) for c in PROJECTS.columns))
+    ISSUES.select(*(_project_column(c) for c in PROJECTS.columns))
     .join_from(_issues, _projects, _projects.c.id == _issues.c.project_id)
     .join(_workspaces, _workspaces.c.id == _projects.c.workspace_id)
     .where(
@@ -234,7 +239,7 @@ SEARCH_ORDER = SortKey(
     descending=True,
 )
 # Search pages and counts are not scoped by ``:workspaces`` directly: the slug's workspace is.
-SEARCH_RESULTS = Listing("search", ISSUES.columns)
+SEARCH_RESULTS = Listing("search", ISSUES.columns, joined=ISSUES.joined)
 SEARCH_COUNT = Prepared(
     select(func.count()).select_from(_issues).where(*SearchFilters("", "").conditions())
 )
@@ -260,6 +265,7 @@ class IssueReads:
                 "key": match.group(1).upper(),
                 "number": int(match.group(2)),
                 "workspaces": self.viewer.workspace_ids,
+                "viewer": self.viewer.user_id,
             },
         )
         return rows[0] if rows else None
@@ -274,6 +280,7 @@ class IssueReads:
             query.sort,
             args,
             workspaces=self.viewer.workspace_ids,
+            viewer=self.viewer.user_id,
             filters=query,
         )
 
@@ -293,6 +300,7 @@ class IssueReads:
             SEARCH_ORDER,
             args,
             workspaces=self.viewer.workspace_ids,
+            viewer=self.viewer.user_id,
             filters=filters,
         )
         if not page.items and not page.has_next_page and args.after is None:

@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    FromClause,
     Integer,
     Select,
     any_,
@@ -245,16 +246,44 @@ NO_FILTERS: Filters = NoFilters()
 
 
 @dataclass(frozen=True)
+class Joined:
+    """A row of another table joined to each listed row (``LEFT JOIN`` on a foreign key), its
+    columns labelled with ``prefix`` (``reporter.name``): a related object read with its rows
+    instead of by a statement of its own."""
+
+    table: FromClause  # an alias, so one table can be joined twice
+    on: ColumnElement[bool]
+    columns: tuple[ColumnElement[Any], ...]
+
+
+@dataclass(frozen=True)
 class Listing:
     """A list of rows of one table: what a page selects, its parent and its tenancy column.
 
     With ``tenant`` set, every statement is scoped to ``:workspaces`` (the viewer's).
+    ``joined`` rows come with every row (their statements may need more parameters).
     """
 
     name: str
     columns: tuple[ColumnElement[Any], ...]
     parent: ColumnElement[Any] | None = None
     tenant: ColumnElement[Any] | None = None
+    joined: tuple[Joined, ...] = ()
+
+    def select(self, *extra: ColumnElement[Any]) -> Select[Any]:
+        """``SELECT`` the listing's columns, its joined rows' and ``extra`` from its table."""
+        source: FromClause = self.columns[0].table
+        for joined in self.joined:
+            source = source.outerjoin(joined.table, joined.on)
+        joined_columns = (c for joined in self.joined for c in joined.columns)
+        return select(*self.columns, *joined_columns, *extra).select_from(source)
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the selected columns, joined rows' included."""
+        return [c.name for c in self.columns] + [
+            c.name for joined in self.joined for c in joined.columns
+        ]
 
 
 def ids_param(name: str) -> Any:
@@ -296,7 +325,7 @@ def _page_select(shape: _PageShape, filters: Filters) -> Select[Any]:
     sort = shape.sort
     keys = [e.label(n) for e, n in zip(sort.expressions, sort.key_names, strict=True)]
     return (
-        select(*shape.listing.columns, *keys)
+        shape.listing.select(*keys)
         .where(*conditions)
         .order_by(*shape.sort.order_by(reverse=shape.backward))
         .limit(bindparam("limit", type_=Integer))
@@ -309,7 +338,7 @@ def _pages_statement(shape: _PageShape, filters: Filters) -> Prepared:
     assert listing.parent is not None
     parents = select(func.unnest(ids_param("parents")).label("pid")).subquery("parents")
     inner = _page_select(shape, filters).where(listing.parent == parents.c.pid).lateral("page")
-    names = [c.name for c in listing.columns] + list(shape.sort.key_names)
+    names = [*listing.names, *shape.sort.key_names]
     return Prepared(
         select(parents.c.pid, *(inner.c[n] for n in names)).select_from(parents).join(inner, true())
     )
@@ -379,14 +408,19 @@ async def fetch_pages(
     args: PageArgs,
     *,
     workspaces: Sequence[int] = (),
+    viewer: int | None = None,
     filters: Filters = NO_FILTERS,
 ) -> dict[int, Page[Row]]:
-    """One page per parent in one statement; parents without rows get an empty page."""
+    """One page per parent in one statement; parents without rows get an empty page.
+
+    ``workspaces`` and ``viewer`` fill the tenancy and the joined rows' parameters."""
     if not parent_ids:
         return {}
     values = _window(args, sort)
     statement = _pages_statement(_shape(listing, sort, args), _ShapeKey(filters))
-    values.update(filters.values(), parents=list(parent_ids), workspaces=list(workspaces))
+    values.update(
+        filters.values(), parents=list(parent_ids), workspaces=list(workspaces), viewer=viewer
+    )
     grouped: dict[int, list[Row]] = {pid: [] for pid in parent_ids}
     for row in await db.fetch(statement, values):
         grouped[row[0]].append(row)
@@ -400,12 +434,13 @@ async def fetch_page(
     args: PageArgs,
     *,
     workspaces: Sequence[int] = (),
+    viewer: int | None = None,
     filters: Filters = NO_FILTERS,
 ) -> Page[Row]:
     """A single page of a list that has no parent to batch by (viewer's workspaces, search)."""
     values = _window(args, sort)
     statement = _page_statement(_shape(listing, sort, args), _ShapeKey(filters))
-    values.update(filters.values(), workspaces=list(workspaces))
+    values.update(filters.values(), workspaces=list(workspaces), viewer=viewer)
     return _to_page(list(await db.fetch(statement, values)), args, sort)
 
 

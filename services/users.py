@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import BigInteger, any_, bindparam, case, exists, or_, select
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, case, or_, select
 
 from db.models import Membership, User
 from db.statements import Prepared, Row, Statements
-from services.pagination import ids_param
+from services.pagination import Joined, ids_param
 from services.viewer import Viewer
 
 _users = User.__table__
 _memberships = Membership.__table__
-# The viewer themself, or anyone sharing one of the viewer's workspaces, sees the email.
-_visible = or_(
-    _users.c.id == bindparam("viewer", type_=BigInteger),
-    exists().where(
-        _memberships.c.user_id == _users.c.id,
-        _memberships.c.workspace_id == any_(ids_param("workspaces")),
-    ),
-)
-USERS_BY_ID = Prepared(
-    select(
-        _users.c.id,
-        _users.c.name,
-        case((_visible, _users.c.email)).label("email"),
-        _visible.label("visible_to_viewer"),
-    ).where(_users.c.id == any_(ids_param("ids")))
-)
+
+
+def _user_columns(users: Any, prefix: str = "") -> tuple[ColumnElement[Any], ...]:
+    """A user's columns as others see them: the email only for the viewer themself and for
+    those who share a workspace (``:viewer``, ``:workspaces``); null otherwise."""
+    visible = or_(
+        users.c.id == bindparam("viewer", type_=BigInteger),
+        users.c.id.in_(
+            select(_memberships.c.user_id).where(
+                _memberships.c.workspace_id == any_(ids_param("workspaces"))
+            )
+        ),
+    )
+    return (
+        users.c.id.label(f"{prefix}id"),
+        users.c.name.label(f"{prefix}name"),
+        case((visible, users.c.email)).label(f"{prefix}email"),
+        visible.label(f"{prefix}visible_to_viewer"),
+    )
+
+
+USERS_BY_ID = Prepared(select(*_user_columns(_users)).where(_users.c.id == any_(ids_param("ids"))))
+
+
+def joined_user(name: str, foreign_key: ColumnElement[Any]) -> Joined:
+    """The user ``foreign_key`` names, joined to each listed row as ``<name>.id`` and so on
+    (``schema.types.joined_user`` reads it back)."""
+    users = _users.alias(name)
+    return Joined(users, users.c.id == foreign_key, _user_columns(users, f"{name}."))
 
 
 class UserReads:
