@@ -9,6 +9,7 @@ PostGraphile (N > 1).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -371,14 +372,19 @@ class Server:
         """GET ``path`` on the server (e.g. /metrics)."""
         return self.client.get(self.spec.url.rsplit("/", 1)[0] + path)
 
-    def count_log_lines(self, needle: str) -> int:
-        """Lines of the server's log file that contain ``needle``."""
+    def count_log_lines(self, event: str) -> int:
+        """JSON lines of the server's log file whose ``event`` is ``event``."""
         count = 0
         try:
             with self.log_path.open("rb") as handle:
                 for line in handle:
-                    if needle.encode() in line:
-                        count += 1
+                    if event.encode() not in line:
+                        continue
+                    try:
+                        if json.loads(line).get("event") == event:
+                            count += 1
+                    except ValueError:
+                        continue
         except OSError:
             return 0
         return count
