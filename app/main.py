@@ -35,6 +35,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from app import gc_tuning
+from app.admission import Admission, AdmissionControl
 from app.auth import bearer_token, parse_bearer, viewer_for
 from app.downloads import router as downloads_router
 from app.extensions import record_error_codes
@@ -431,6 +432,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "X-RateLimit-Reset",
             ],
         )
+    app.state.admission = Admission(
+        settings.max_requests_in_flight,
+        settings.max_requests_waiting,
+        settings.admission_wait_seconds,
+    )
+    app.add_middleware(AdmissionControl, admission=app.state.admission)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, slow_request_ms=settings.slow_request_ms)
 

@@ -66,6 +66,12 @@ DB_POOL_IN_USE = Gauge(
     multiprocess_mode="livesum",
 )
 
+REQUESTS_SHED = Counter(
+    "issuegraph_requests_shed_total",
+    "GraphQL requests refused with 503 OVERLOADED by admission control, by reason "
+    "(queue_full: too many waiting; wait_timeout: no slot within ADMISSION_WAIT_SECONDS).",
+    ["reason"],
+)
 GRAPHQL_EXECUTIONS = Counter(
     "issuegraph_graphql_executions_total",
     "Operations executed, by executor (compiled plans or graphql-core) and fallback reason.",

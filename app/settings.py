@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # Pool connections one request may hold at once (dataloader batches run concurrently).
     request_max_connections: int = 2
 
+    # Admission control (app/admission.py): GraphQL requests running at once per process, how
+    # many more may wait for a slot, and for how long; past that, 503 OVERLOADED.
+    max_requests_in_flight: int = 8
+    max_requests_waiting: int = 256
+    admission_wait_seconds: float = 2.0
+
     default_page_size: int = 20
     max_page_size: int = 100
 

@@ -208,6 +208,8 @@ async def test_sigterm_finishes_in_flight_requests_and_refuses_new_ones(
         settings,
         ISSUEGRAPH_API_SHUTDOWN_GRACE_SECONDS="10",
         ISSUEGRAPH_DB_POOL_SIZE="30",
+        # All of them in flight at once (admission control would keep 12 waiting).
+        ISSUEGRAPH_MAX_REQUESTS_IN_FLIGHT=str(in_flight),
         ISSUEGRAPH_SLOW_REQUEST_MS="60000",
     ) as server:
         http = httpx.AsyncClient(
