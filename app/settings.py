@@ -32,10 +32,11 @@ class Settings(BaseSettings):
     request_max_connections: int = 2
 
     # Admission control (app/admission.py): GraphQL requests running at once per process, how
-    # many more may wait for a slot, and for how long; past that, 503 OVERLOADED.
+    # many more may wait for a slot, and for how long; past that, 503 OVERLOADED. The waiting
+    # line bounds the wait (64 waiters: ~1 s at W1's rate); the timeout is a backstop.
     max_requests_in_flight: int = 8
-    max_requests_waiting: int = 256
-    admission_wait_seconds: float = 2.0
+    max_requests_waiting: int = 64
+    admission_wait_seconds: float = 5.0
 
     default_page_size: int = 20
     max_page_size: int = 100
