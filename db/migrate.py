@@ -64,11 +64,6 @@ def migration_scripts() -> ScriptDirectory:
     return script
 
 
-def head_revisions() -> frozenset[str]:
-    """The latest revisions in the migration scripts (read from disk once per process)."""
-    return frozenset(migration_scripts().get_heads())
-
-
 def _known(script: ScriptDirectory) -> list[str]:
     """Every revision id of the scripts, oldest first."""
     return [revision.revision for revision in reversed(list(script.walk_revisions()))]
