@@ -171,7 +171,7 @@ def _migrate(connection: Connection, script: ScriptDirectory, target: tuple[str,
 async def migrate_to(engine: AsyncEngine, target: str = HEAD) -> Migration:
     """Upgrade or downgrade the database to ``target`` (a revision id, ``base`` or ``head``).
 
-    Every step runs in one transaction under the advisory lock: a failing step leaves the schema
+    All the steps run in one transaction under the advisory lock: a failing step leaves the schema
     as it was, and a second process waits, then finds the database where the first left it.
     Raises ``UnknownRevision`` (before connecting) or ``DatabaseAhead``.
     """
