@@ -10,13 +10,16 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings, get_settings, to_async_database_url
+
+if TYPE_CHECKING:
+    from db.migrate import Migration
 
 cli = typer.Typer(help="issuegraph: async GraphQL service layer for an issue tracker.")
 T = TypeVar("T")
@@ -79,25 +82,41 @@ def _fail_on_domain_error(run: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
-def _migrate(settings: Settings) -> None:
+def _migrate(settings: Settings, to: str = "head") -> Migration:
     from db.engine import create_engine
-    from db.migrate import upgrade_to_head
+    from db.migrate import migrate_to
 
-    async def main() -> None:
+    async def main() -> Migration:
         engine = create_engine(_require_database(settings), pool_size=1, max_overflow=0)
         try:
-            await upgrade_to_head(engine)
+            return await migrate_to(engine, to)
         finally:
             await engine.dispose()
 
-    asyncio.run(main())
+    return asyncio.run(main())
 
 
 @cli.command()
-def migrate() -> None:
-    """Upgrade the database schema to the latest migration."""
-    _migrate(resolved_settings())
-    typer.echo("database is at the latest migration")
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="REVISION",
+            help="A revision id, 'base' (nothing applied) or 'head' (the latest): upgrades or "
+            "downgrades to it. A downgrade drops what the undone migrations added, with its data.",
+        ),
+    ] = "head",
+) -> None:
+    """Upgrade (or, with --to, downgrade) the database schema; the latest migration by default."""
+    from db.migrate import MigrationError, UnknownRevision
+
+    try:
+        migration = _migrate(resolved_settings(), to)
+    except MigrationError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2 if isinstance(error, UnknownRevision) else 1) from None
+    typer.echo(str(migration))
 
 
 @cli.command("create-user")

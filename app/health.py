@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from app import metrics
 from app.observability import refresh_pool_gauge
-from db.migrate import is_at_head
+from db.migrate import SchemaState, describe, schema_status
 from db.models import Job, JobStatus
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +25,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready for traffic: PostgreSQL and Redis answer and the schema is at the latest migration."""
+    """Ready for traffic: PostgreSQL and Redis answer and the schema is at this code's head.
+
+    A schema behind the code (run `issuegraph migrate`) and one ahead of it (a newer release
+    migrated it) are told apart in ``problems.migrations``.
+    """
     state = request.app.state.issuegraph
     problems: dict[str, str] = {}
     try:
@@ -36,10 +40,22 @@ async def readyz(request: Request) -> JSONResponse:
         problems["postgres"] = f"unreachable: {type(error).__name__}"
     else:
         try:
-            if not await is_at_head(state.engine):
-                problems["migrations"] = "the database is not at the latest migration"
+            schema = await schema_status(state.engine)
         except Exception as error:
             problems["migrations"] = f"cannot be checked: {type(error).__name__}"
+        else:
+            if schema.state is SchemaState.BEHIND:
+                problems["migrations"] = (
+                    f"behind: the database is at {describe(schema.database)}, older than this "
+                    f"code's {describe(schema.heads)}; run `issuegraph migrate`"
+                )
+            elif schema.state is SchemaState.AHEAD:
+                problems["migrations"] = (
+                    f"ahead: the database is at {describe(schema.database)}, a revision this "
+                    f"code (at {describe(schema.heads)}) does not know: a newer release migrated "
+                    "it; roll forward, or downgrade with the newer release "
+                    f"(`issuegraph migrate --to {describe(schema.heads)}`)"
+                )
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await state.redis.ping()

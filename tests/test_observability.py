@@ -29,6 +29,7 @@ from app.main import create_app
 from app.settings import Settings, to_async_database_url
 from db import statements
 from db.engine import create_engine
+from db.migrate import HEAD, migrate_to, migration_scripts
 from jobs import runner
 from services.workspaces import WorkspaceReads
 from tests.jobs_helpers import (
@@ -459,6 +460,59 @@ async def test_readyz_is_503_before_the_migrations(
         ready = await http.get("/readyz")
     assert ready.status_code == 503, ready.text
     assert set(ready.json()["problems"]) == {"migrations"}, ready.text
+    assert ready.json()["problems"]["migrations"].startswith(
+        "behind: the database is at base, older than this code's "
+    ), ready.text
+
+
+async def readyz_problems(settings: Settings, database_url: str) -> dict[str, str]:
+    async with app_client(settings, database_url=database_url) as http:
+        ready = await http.get("/readyz")
+    assert ready.status_code == 503, ready.text
+    body = ready.json()
+    assert body["status"] == "unavailable", body
+    assert set(body["problems"]) == {"migrations"}, body
+    problems: dict[str, str] = body["problems"]
+    return problems
+
+
+async def test_readyz_tells_a_database_behind_this_code(
+    settings: Settings, unmigrated_database_url: str
+) -> None:
+    script = await asyncio.to_thread(migration_scripts)
+    head = script.get_current_head()
+    assert head is not None
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    engine = create_engine(unmigrated_database_url)
+    try:
+        await migrate_to(engine, HEAD)
+        assert (await migrate_to(engine, previous)).direction == "downgrade"  # one step back
+    finally:
+        await engine.dispose()
+    problems = await readyz_problems(settings, unmigrated_database_url)
+    assert problems["migrations"] == (
+        f"behind: the database is at {previous}, older than this code's {head}; "
+        "run `issuegraph migrate`"
+    )
+
+
+async def test_readyz_tells_a_database_ahead_of_this_code(
+    settings: Settings, unmigrated_database_url: str
+) -> None:
+    engine = create_engine(unmigrated_database_url)
+    try:
+        await migrate_to(engine, HEAD)
+        # What a newer release's migration leaves: a revision this code has never heard of.
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
+    finally:
+        await engine.dispose()
+    problems = await readyz_problems(settings, unmigrated_database_url)
+    assert problems["migrations"].startswith(
+        "ahead: the database is at f00dfeed, a revision this code "
+    ), problems
+    assert "roll forward, or downgrade with the newer release" in problems["migrations"]
 
 
 # -- `issuegraph worker --check` -----------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Alembic environment: runs on a connection handed in by ``db.migrate`` or on its own URL."""
+"""Alembic environment for the ``alembic`` command line (``revision --autogenerate``) and for
+``alembic.command`` calls: on a connection handed in as ``config.attributes["connection"]`` or
+on its own URL. ``db.migrate`` (``issuegraph migrate``, tests) runs the scripts without it."""
 
 from __future__ import annotations
 
