@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
+from app.errors import send_error
 
 
 class Admission:
@@ -58,9 +58,17 @@ class Admission:
 class AdmissionControl:
     """ASGI middleware: ``/graphql`` HTTP requests take a slot of ``admission`` or get a 503."""
 
-    def __init__(self, app: ASGIApp, *, admission: Admission, path: str = "/graphql") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        admission: Admission,
+        deadline_seconds: float,
+        path: str = "/graphql",
+    ) -> None:
         self.app = app
         self.admission = admission
+        self.deadline_seconds = deadline_seconds
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,22 +80,31 @@ class AdmissionControl:
             metrics.REQUESTS_SHED.labels(refused).inc()
             await _refuse(receive, send)
             return
+        answered = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            # The slot is held at most this long: one slow request cannot keep it (its
+            # statements are bounded too, by PostgreSQL's statement_timeout).
+            async with asyncio.timeout(self.deadline_seconds) as deadline:
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            if not deadline.expired() or answered:
+                raise
+            metrics.DEADLINES_EXCEEDED.inc()
+            await send_error(
+                send,
+                503,
+                f"The request took longer than {self.deadline_seconds:g} s and was stopped.",
+                "DEADLINE_EXCEEDED",
+                headers=[(b"retry-after", b"1")],
+            )
         finally:
             self.admission.leave()
-
-
-_REFUSAL = orjson.dumps(
-    {
-        "errors": [
-            {
-                "message": "The server is overloaded; try again in a second.",
-                "extensions": {"code": "OVERLOADED"},
-            }
-        ]
-    }
-)
 
 
 async def _refuse(receive: Receive, send: Send) -> None:
@@ -96,16 +113,10 @@ async def _refuse(receive: Receive, send: Send) -> None:
         message = await receive()
         if message["type"] != "http.request" or not message.get("more_body", False):
             break
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(_REFUSAL)).encode()),
-                (b"retry-after", b"1"),
-                (b"cache-control", b"no-store"),
-            ],
-        }
+    await send_error(
+        send,
+        503,
+        "The server is overloaded; try again in a second.",
+        "OVERLOADED",
+        headers=[(b"retry-after", b"1")],
     )
-    await send({"type": "http.response.body", "body": _REFUSAL})

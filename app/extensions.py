@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 from app import metrics
 from app.cost import CostRules, estimate_nodes
 from app.document_facts import OperationFacts, bad_text, facts
+from app.errors import RETRY_AFTER_SECONDS, timed_out, unavailable
 from app.observability import current_request
 from app.rate_limit import RateLimiter, request_points
 from resolvers.context import RateLimitInfo
@@ -195,6 +196,20 @@ class ErrorPolicy(SchemaExtension):
             # Variables that do not coerce (missing, null for non-null, bad enum, Int over
             # 32 bits): the client's input, said plainly.
             return self._with(error, error.message, {"code": "BAD_USER_INPUT"})
+        if timed_out(original) or unavailable(original):
+            # A statement past PostgreSQL's statement_timeout, or PostgreSQL (or Redis) down
+            # or restarting: not a bug, and worth retrying. The whole answer becomes a 503.
+            log.warning("graphql.dependency_unavailable", path=error.path, error=str(original))
+            response = getattr(self.execution_context.context, "response", None)
+            if response is not None:
+                response.status_code = 503
+                response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            if timed_out(original):
+                message, code = "A database statement took too long.", "DEADLINE_EXCEEDED"
+            else:
+                message = "A service this API depends on is unavailable; try again shortly."
+                code = "SERVICE_UNAVAILABLE"
+            return self._with(error, message, {"code": code})
         request_id = getattr(self.execution_context.context, "request_id", None)
         log.error("graphql.unexpected_error", path=error.path, exc_info=original)
         return self._with(

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http import GraphQLRequestData, process_result
 
+from app.errors import send_error
 from app.http_media import GRAPHQL_RESPONSE_JSON, JSON, is_request_error, negotiate
 
 if TYPE_CHECKING:
@@ -114,10 +115,8 @@ class GraphQLPost:
             result = await self.router.execute_document(
                 request, "POST", sub_response, context, request_data
             )
-        except HTTPException as error:  # as strawberry's router answers it
-            await Response(error.reason, error.status_code, media_type="text/plain")(
-                scope, receive, send
-            )
+        except HTTPException as error:  # as the router answers it
+            await send_error(send, error.status_code, error.reason)
             return
         data: dict[str, Any] = dict(process_result(result))
         status = sub_response.status_code

@@ -38,6 +38,8 @@ from app import gc_tuning
 from app.admission import Admission, AdmissionControl
 from app.auth import bearer_token, parse_bearer, viewer_for
 from app.downloads import router as downloads_router
+from app.errors import code_for, error_body
+from app.errors import install as install_error_handlers
 from app.extensions import record_error_codes
 from app.graphiql import graphiql_html, mount_static
 from app.graphql_post import GraphQLPost
@@ -94,6 +96,19 @@ def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
             create_unknown_labels=settings.import_create_unknown_labels,
         ),
         export_ttl=timedelta(hours=settings.export_ttl_hours),
+    )
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def json_refusal(error: HTTPException) -> Response:
+    """An HTTP refusal of the GraphQL endpoint as JSON with a code (app.errors)."""
+    return Response(
+        error_body(error.reason, code_for(error.status_code)),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -259,6 +274,9 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         media = negotiate(request.headers.get("accept")) or JSON
         try:
             response = await super().run(request, context, root_value)
+        except HTTPException as error:
+            # Strawberry answers its refusals in plain text: clients parse JSON.
+            return json_refusal(error)
         except MutationOverGet as error:
             refusal = {"message": str(error), "extensions": {"code": "METHOD_NOT_ALLOWED"}}
             body = {"errors": [refusal]}
@@ -292,8 +310,17 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         """A body must be an operation object or a batch (a list of them): anything else is
-        the client's mistake (400), not a crash in the handler."""
-        parsed = super().parse_json(data)
+        the client's mistake (400), not a crash in the handler.
+
+        orjson refuses what is not UTF-8 JSON and nesting past 1,024 levels with one error
+        (the standard library raised ``UnicodeDecodeError``/``RecursionError``: a 500).
+        """
+        if isinstance(data, bytes) and data.startswith(_UTF8_BOM):
+            data = data[len(_UTF8_BOM) :]  # RFC 8259: a parser may ignore a byte order mark
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
         operations = parsed if isinstance(parsed, list) else [parsed]
         if not operations or not all(isinstance(o, dict) for o in operations):
             raise HTTPException(
@@ -338,6 +365,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         instrument_engine(engine)
         if not settings.redis_url:
@@ -395,6 +425,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             context.release()
 
     app = FastAPI(title="issuegraph", lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_error_handlers(app)
 
     def limiter() -> RateLimiter | None:
         state: AppState | None = getattr(app.state, "issuegraph", None)
@@ -437,7 +468,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.max_requests_waiting,
         settings.admission_wait_seconds,
     )
-    app.add_middleware(AdmissionControl, admission=app.state.admission)
+    app.add_middleware(
+        AdmissionControl,
+        admission=app.state.admission,
+        deadline_seconds=settings.request_deadline_seconds,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, slow_request_ms=settings.slow_request_ms)
 

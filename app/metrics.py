@@ -72,6 +72,10 @@ REQUESTS_SHED = Counter(
     "(queue_full: too many waiting; wait_timeout: no slot within ADMISSION_WAIT_SECONDS).",
     ["reason"],
 )
+DEADLINES_EXCEEDED = Counter(
+    "issuegraph_request_deadlines_exceeded_total",
+    "GraphQL requests stopped at REQUEST_DEADLINE_SECONDS (503 DEADLINE_EXCEEDED).",
+)
 GRAPHQL_EXECUTIONS = Counter(
     "issuegraph_graphql_executions_total",
     "Operations executed, by executor (compiled plans or graphql-core) and fallback reason.",

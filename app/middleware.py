@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
+from app.errors import send_failure
 from app.observability import RequestStats, current_request, refresh_pool_gauge
 
 log = structlog.get_logger("issuegraph.access")
@@ -44,11 +45,13 @@ class RequestIdMiddleware:
         token = current_request.set(stats)
         started = time.perf_counter()
         status = 500
+        answered = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -63,6 +66,12 @@ class RequestIdMiddleware:
             # nothing to answer and nothing wrong with the server, so no traceback.
             status = 499
             log.info("http.client_disconnected", path=scope.get("path"))
+        except Exception as error:
+            # Whatever nothing inside answered: JSON with a code and the request id (503 for a
+            # dependency that is down), never the server's plain-text 500.
+            if scope["type"] != "http" or answered:
+                raise
+            status = await send_failure(send_with_id, error, request_id)
         finally:
             if scope["type"] == "http":
                 self._account(scope, stats, status, time.perf_counter() - started)

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
 
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Bounded waits, so PostgreSQL down or the pool exhausted is a quick 503, not a 30 s hang:
+    # for a pooled connection, for a new connection, and (API processes) for any statement.
+    db_pool_timeout_seconds: float = 2.0
+    db_connect_timeout_seconds: float = 2.0
+    db_statement_timeout_ms: int = 5_000
+    # The most one GraphQL request over HTTP may take, its wait for a slot excluded; past it the
+    # client gets 503 DEADLINE_EXCEEDED.
+    request_deadline_seconds: float = 10.0
     # Pool connections one request may hold at once (dataloader batches run concurrently).
     request_max_connections: int = 2
 

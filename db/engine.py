@@ -10,16 +10,32 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    connect_timeout: float = 10.0,
+    statement_timeout_ms: int | None = None,
+) -> AsyncEngine:
+    """An engine whose waits are bounded: for a pooled connection (``pool_timeout``), for a
+    new one (``connect_timeout``) and, when given, for any one statement (PostgreSQL's own
+    ``statement_timeout``, which cancels it server-side)."""
+    server_settings = {"application_name": "issuegraph"}
+    if statement_timeout_ms is not None:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         # No pre-ping: it costs a round trip on every checkout, and loaders check out often.
-        # Connections are recycled instead, and a dead one fails its statement (retried by jobs).
+        # Connections are recycled instead; a dead one fails its statement, and a lost server
+        # invalidates the whole pool (db.statements), so connections are made anew afterwards.
         pool_recycle=1800,
         # asyncpg's own statement cache makes repeated loader queries cheap.
-        connect_args={"server_settings": {"application_name": "issuegraph"}},
+        connect_args={"server_settings": server_settings, "timeout": connect_timeout},
     )
 
 

@@ -35,6 +35,18 @@ StatementListener = Callable[[str], None]
 _listeners: weakref.WeakKeyDictionary[Engine, list[StatementListener]] = weakref.WeakKeyDictionary()
 
 
+def _lost(error: BaseException) -> bool:
+    """Did the connection itself fail (not just its statement)?"""
+    return isinstance(
+        error,
+        asyncpg.PostgresConnectionError | asyncpg.InterfaceError | ConnectionError | OSError,
+    ) or (
+        isinstance(error, asyncpg.PostgresError)
+        # admin shutdown, crash shutdown, cannot connect now
+        and error.sqlstate in {"57P01", "57P02", "57P03"}
+    )
+
+
 class Row(Protocol):
     """A result row: columns by name (or position), as asyncpg's ``Record`` gives them."""
 
@@ -138,16 +150,17 @@ class EngineStatements:
             assert driver is not None
             try:
                 rows: Sequence[Row] = await driver.fetch(statement.sql, *args)
-            except asyncpg.PostgresError as error:
-                # A statement's own error leaves the connection usable; a lost one does not.
-                if isinstance(error, asyncpg.PostgresConnectionError):
+            except BaseException as error:
+                if _lost(error):
+                    # The server went away (restart, outage): every pooled connection made
+                    # before now is as dead as this one. Invalidate them all, as SQLAlchemy
+                    # does on its own disconnects, so they are made anew on their next use.
+                    self._engine.sync_engine.pool._invalidate(pooled, error)
+                elif not isinstance(error, asyncpg.PostgresError):
+                    # Cancelled mid-statement (a disconnect, a deadline): the connection may
+                    # still be busy with it, so it must not go back to the pool.
                     pooled.invalidate()
-                raise
-            except BaseException:
-                # Dropped, cancelled mid-statement (a disconnect, a deadline): the connection
-                # may still be busy with the statement, so it must not go back to the pool.
-                pooled.invalidate()
-                raise
+                raise  # (a statement's own error leaves its connection usable)
             finally:
                 pooled.close()
         return rows
