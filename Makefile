@@ -29,7 +29,7 @@ dev: venv
 graphiql: venv
 	$(VENV)/bin/python scripts/fetch_graphiql.py --require
 
-test: venv clients
+test: venv clients legacy-venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The Node clients of tests/test_clients.py (graphql-http's audits, Apollo Client), pinned by
@@ -44,6 +44,22 @@ clients:
 
 $(CLIENTS_STAMP): tests/clients/package.json tests/clients/package-lock.json
 	cd tests/clients && npm ci --no-audit --no-fund
+	touch $@
+
+# The legacy layer's own virtualenv (.venv-legacy, ignored) from its pinned
+# benchmarks/legacy/requirements.txt (its Graphene needs graphql-core < 3.3; issuegraph uses
+# 3.3), for tests/test_legacy_fallback.py, which runs it under gunicorn against the test
+# database (docs/migration.md, "Rolling back to the legacy layer"); the load benchmarks use it
+# too. Without it that test skips (CI sets ISSUEGRAPH_REQUIRE_LEGACY_TEST=1: there it fails).
+LEGACY_VENV := .venv-legacy
+LEGACY_STAMP := $(LEGACY_VENV)/.installed
+.PHONY: legacy-venv
+
+legacy-venv: $(LEGACY_STAMP)
+
+$(LEGACY_STAMP): benchmarks/legacy/requirements.txt
+	test -x $(LEGACY_VENV)/bin/python || $(PYTHON) -m venv $(LEGACY_VENV)
+	$(LEGACY_VENV)/bin/python -m pip install --disable-pip-version-check -r $<
 	touch $@
 
 lint: venv
