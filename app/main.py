@@ -175,6 +175,28 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
             )
         return await super().parse_http_body(request)
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """A batch runs its operations one after the other (strawberry gathers them), so each
+        sees every earlier operation's committed writes."""
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        return [
+            await self.execute_single(
+                request, request_adapter, sub_response, context, root_value, operation
+            )
+            for operation in request_data
+        ]
+
     async def execute_single(
         self,
         request: Request,

@@ -19,6 +19,7 @@ from resolvers import prefetch
 from resolvers.loaders import Loaders
 from schema.ids import to_global_id
 from schema.types import Issue, Project
+from services.auth import current_roles
 from services.errors import Invalid
 from services.imports import ImportSettings
 from services.jobs import JobLimits
@@ -88,6 +89,14 @@ class Context(BaseContext):
         self.observe_batch = observe_batch
         self.max_search_length = max_search_length
         self.loaders = Loaders(self)
+
+    async def after_write(self, *, memberships: bool = False) -> None:
+        """A write committed: the rest of the request sees it (the next operation of a batch,
+        a payload's nested fields). The loaders' caches go; with ``memberships``, the viewer's
+        roles are read again."""
+        self.loaders.clear()
+        if memberships and self.viewer is not None:
+            self.viewer = await current_roles(self.db, self.viewer)
 
     def release(self) -> None:
         """Drop what the request loaded, once its answer is out.

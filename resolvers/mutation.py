@@ -85,11 +85,18 @@ async def start_job(
     return payloads.JobPayload(job=Job.from_model(job))
 
 
-async def run(context: Context, work: Callable[[AsyncSession, Viewer], Awaitable[T]]) -> T:
-    """Run ``work`` in the mutation's own session and commit once, before the payload is built."""
+async def run(
+    context: Context,
+    work: Callable[[AsyncSession, Viewer], Awaitable[T]],
+    *,
+    memberships: bool = False,
+) -> T:
+    """Run ``work`` in the mutation's own session and commit once, before the payload is built;
+    then the rest of the request reads what it wrote (``Context.after_write``)."""
     async with context.unit_of_work() as session:
         result = await work(session, context.require_viewer())
         await session.commit()
+    await context.after_write(memberships=memberships)
     return result
 
 
@@ -121,7 +128,8 @@ class Mutation:
             workspace_id = require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"])
             row = await run(
                 info.context,
-                lambda s, v: WorkspaceService(s, v).add_member(
+                memberships=True,
+                work=lambda s, v: WorkspaceService(s, v).add_member(
                     workspace_id=workspace_id, email=input.email, role=input.role
                 ),
             )
@@ -140,7 +148,8 @@ class Mutation:
             user_id = require_pk(input.user_id, "User", ["input", "userId"])
             row = await run(
                 info.context,
-                lambda s, v: WorkspaceService(s, v).update_member(
+                memberships=True,
+                work=lambda s, v: WorkspaceService(s, v).update_member(
                     workspace_id=workspace_id, user_id=user_id, role=input.role
                 ),
             )
@@ -159,7 +168,8 @@ class Mutation:
             user_id = require_pk(input.user_id, "User", ["input", "userId"])
             await run(
                 info.context,
-                lambda s, v: WorkspaceService(s, v).remove_member(
+                memberships=True,
+                work=lambda s, v: WorkspaceService(s, v).remove_member(
                     workspace_id=workspace_id, user_id=user_id
                 ),
             )
@@ -206,9 +216,7 @@ class Mutation:
             )
         except DomainError as error:
             return payloads.UpdateProjectPayload(user_errors=[UserError.of(error)])
-        project = Project.from_model(row)
-        info.context.loaders.project.clear(project.pk).prime(project.pk, project)
-        return payloads.UpdateProjectPayload(project=project)
+        return payloads.UpdateProjectPayload(project=Project.from_model(row))
 
     @strawberry.mutation
     async def create_label(
@@ -281,6 +289,7 @@ class Mutation:
                     priority=input.priority,
                 )
                 if created is not None:
+                    await context.after_write()
                     issue = Issue.from_row(created, context.loaders)
                     project = Project.from_row(created, prefix=PROJECT_PREFIX)
                     issue.project = project
@@ -327,11 +336,7 @@ class Mutation:
             )
         except DomainError as error:
             return payloads.UpdateIssuePayload(user_errors=[UserError.of(error)])
-        issue = Issue.from_model(row, info.context.loaders)
-        loaders = info.context.loaders
-        loaders.issue.clear(issue.pk).prime(issue.pk, issue)
-        loaders.issue_labels.clear(issue.pk)
-        return payloads.UpdateIssuePayload(issue=issue)
+        return payloads.UpdateIssuePayload(issue=Issue.from_model(row, info.context.loaders))
 
     @strawberry.mutation
     async def delete_issue(
@@ -344,7 +349,6 @@ class Mutation:
             await run(info.context, lambda s, v: IssueService(s, v).delete(issue_id=issue_id))
         except DomainError as error:
             return payloads.DeleteIssuePayload(user_errors=[UserError.of(error)])
-        info.context.loaders.issue.clear(issue_id)
         return payloads.DeleteIssuePayload(deleted_issue_id=input.id)
 
     @strawberry.mutation
