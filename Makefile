@@ -20,16 +20,21 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python scripts/fetch_graphiql.py
 	touch $@
 
-dev: venv
+dev: venv graphiql-files
 	$(VENV)/bin/issuegraph dev
 
-# GraphiQL's pinned files (React 18, GraphiQL 3) into app/static/vendor/ (ignored), so /graphql
-# works offline; needs npm. `make venv` does this too when npm is present.
-.PHONY: graphiql
+# GraphiQL's pinned files (React 18, GraphiQL 3, its Explorer plugin) into app/static/vendor/
+# (ignored), so /graphql works offline; needs npm. `make venv` does this too when npm is
+# present, and `make dev` / `make test` check it again (a no-op when every pinned file is there
+# with its hash; new pins are fetched).
+.PHONY: graphiql graphiql-files
 graphiql: venv
 	$(VENV)/bin/python scripts/fetch_graphiql.py --require
 
-test: venv clients legacy-venv
+graphiql-files: venv
+	$(VENV)/bin/python scripts/fetch_graphiql.py
+
+test: venv graphiql-files clients legacy-venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The Node clients of tests/test_clients.py (graphql-http's audits, Apollo Client), pinned by
