@@ -88,7 +88,10 @@ class Lock:
 
 
 def parse_lock(text: str) -> Lock:
-    """Read uv's requirements.txt output (`--generate-hashes`, split annotations)."""
+    """Read uv's requirements.txt output (`--generate-hashes`, split annotations).
+
+    Written here: `packaging` parses each requirement, and what is left is the layout
+    (continuations, hashes) and uv's "via" notes, which no requirements-file parser keeps."""
     header: list[str] = []
     entries: list[dict[str, Any]] = []
     in_via = False
