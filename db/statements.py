@@ -26,8 +26,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
@@ -45,6 +47,23 @@ def _lost(error: BaseException) -> bool:
         # admin shutdown, crash shutdown, cannot connect now
         and error.sqlstate in {"57P01", "57P02", "57P03"}
     )
+
+
+# How long a cancelled statement's connection waits for asyncpg's cancel request to go out.
+CANCEL_WAIT_SECONDS = 1.0
+
+
+async def _cancel_sent(connection: object) -> None:
+    """Let asyncpg send the server its cancel request for the statement just cancelled.
+
+    asyncpg asks for it from a callback on the next turn of the loop, in a task of its own
+    (``Connection._cancellations``, private: without it this only yields once, and the
+    server's ``client_connection_check_interval`` (db.engine) stops the statement instead).
+    """
+    await asyncio.sleep(0)
+    pending = list(getattr(connection, "_cancellations", ()))
+    if pending:
+        await asyncio.wait(pending, timeout=CANCEL_WAIT_SECONDS)
 
 
 class Row(Protocol):
@@ -158,9 +177,26 @@ class EngineStatements:
                     self._engine.sync_engine.pool._invalidate(pooled, error)
                 elif not isinstance(error, asyncpg.PostgresError):
                     # Cancelled mid-statement (a disconnect, a deadline): the connection may
-                    # still be busy with it, so it must not go back to the pool.
-                    pooled.invalidate()
+                    # still be busy with it, so it must not go back to the pool. But first
+                    # the server must hear of it: dropped at once, the connection took
+                    # asyncpg's cancel request with it, and the statement ran on (a write
+                    # landing after its client was told it was stopped).
+                    try:
+                        await _cancel_sent(driver)
+                    finally:
+                        pooled.invalidate()
                 raise  # (a statement's own error leaves its connection usable)
             finally:
-                pooled.close()
+                await self._check_in(pooled)
         return rows
+
+    async def _check_in(self, pooled: PoolProxiedConnection) -> None:
+        """Give the connection back. The pool closes an overflow connection on check-in
+        (its queue is full), which awaits the driver through SQLAlchemy's greenlet bridge:
+        outside it the close failed (``MissingGreenlet``, logged) and left the connection
+        to the garbage collector. Only that case pays for the bridge."""
+        pool = self._engine.sync_engine.pool
+        if isinstance(pool, QueuePool) and pool.checkedin() >= pool.size():
+            await greenlet_spawn(pooled.close)
+        else:
+            pooled.close()
