@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,7 +28,7 @@ def create_engine(
     server_settings = {"application_name": "issuegraph"}
     if statement_timeout_ms is not None:
         server_settings["statement_timeout"] = str(statement_timeout_ms)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -37,6 +40,25 @@ def create_engine(
         # asyncpg's own statement cache makes repeated loader queries cheap.
         connect_args={"server_settings": server_settings, "timeout": connect_timeout},
     )
+    event.listen(engine.sync_engine, "connect", _check_client_connection)
+    return engine
+
+
+# How often a backend running a statement checks that its client is still there.
+CLIENT_CONNECTION_CHECK_MS = 1_000
+
+
+def _check_client_connection(dbapi_connection: Any, record: Any) -> None:
+    """Have the server stop a statement whose client went away (a request past its deadline,
+    a process killed, the network cut) instead of running it on, waiting for a lock and then
+    writing for nobody: ``client_connection_check_interval`` (PostgreSQL 14 and later, on
+    Linux; older servers keep running such statements until they next write to the client)."""
+    if dbapi_connection.driver_connection.get_server_version().major >= 14:
+        dbapi_connection.run_async(
+            lambda connection: connection.execute(
+                f"SET client_connection_check_interval = {CLIENT_CONNECTION_CHECK_MS}"
+            )
+        )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
