@@ -19,6 +19,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from app import metrics
 from app.cost import CostRules, estimate_nodes
@@ -177,6 +178,17 @@ class ErrorPolicy(SchemaExtension):
         if result is not None and errors:
             result.errors = [self._process(error) for error in errors]
             record_error_codes(result.errors)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """The results of a subscription, each as it is sent: the same policy. (They leave
+        before ``on_operation`` ends: a Redis outage's raw connection error reached the
+        client unmasked and without a code.)"""
+        ctx = self.execution_context
+        errors = getattr(result, "errors", None)
+        if errors and ctx.operation_type is OperationType.SUBSCRIPTION:
+            result.errors = [self._process(error) for error in errors]
+            record_error_codes(result.errors)
+        yield
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
