@@ -54,7 +54,7 @@ SPACES = "query Spaces { workspaces { edges { node { projects { edges { node { k
 
 
 @contextlib.contextmanager
-def captured_logs() -> Iterator[list[LogLine]]:
+def captured_logs(*loggers: Any) -> Iterator[list[LogLine]]:
     """Every line the app's loggers emit while the block runs, with the contextvars merged.
 
     ``structlog.testing.capture_logs()`` swaps the processors of the *current* configuration
@@ -63,13 +63,13 @@ def captured_logs() -> Iterator[list[LogLine]]:
     (``cache_logger_on_first_use``) with the list of that moment: a module logger first used
     under an earlier configuration would escape ``capture_logs``. So the capture goes into the
     current list and into the list of each module logger the tests look at (binding one that
-    was never used caches it on the current list).
+    was never used caches it on the current list). ``loggers``: more module loggers to capture.
     """
     capture = structlog.testing.LogCapture()
     chains: dict[int, list[Any]] = {}
     current = structlog.get_config()["processors"]
     chains[id(current)] = current
-    for proxy in (middleware.log, extensions.log, runner.log):
+    for proxy in (middleware.log, extensions.log, runner.log, *loggers):
         bound = cast(structlog.BoundLoggerBase, proxy.bind())
         chain = cast(list[Any], bound._processors)
         chains[id(chain)] = chain
