@@ -269,6 +269,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="API processes.")] = 1,
 ) -> None:
     """Run the API server (uvicorn)."""
+    from app.http_protocol import HttpProtocol
+
     settings = resolved_settings()
     _require_database(settings)
     _export_urls(settings)
@@ -284,7 +286,7 @@ def serve(
         access_log=False,
         proxy_headers=True,
         loop="uvloop",
-        http="httptools",
+        http=HttpProtocol,  # httptools, with JSON refusals of what is not HTTP
         timeout_graceful_shutdown=settings.api_shutdown_grace_seconds,
     )
 
@@ -333,6 +335,8 @@ def dev(
 ) -> None:
     """Run everything: embedded PostgreSQL and Redis (when no URLs are set), migrations,
     demo data, a job worker, and the API with GraphiQL."""
+    from app.http_protocol import HttpProtocol
+
     settings = get_settings()
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exception so the
     # `finally` below still stops the embedded servers instead of the process dying at once.
@@ -385,6 +389,7 @@ def dev(
                 port=port,
                 log_config=None,
                 access_log=False,
+                http=HttpProtocol,
                 timeout_graceful_shutdown=settings.api_shutdown_grace_seconds,
             )
         finally:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from app.http_protocol import HttpProtocol
 from app.main import create_app
 from app.settings import Settings
 
@@ -27,10 +28,12 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def live_server(settings: Settings, **app_options: Any) -> AsyncIterator[str]:
     """A fresh app (``create_app(settings, **app_options)``) served by uvicorn on a free local
-    port: its ``http://`` base URL."""
+    port, with the HTTP protocol ``issuegraph serve`` runs: its ``http://`` base URL."""
     app = create_app(settings, **app_options)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", http=HttpProtocol
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
