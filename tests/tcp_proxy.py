@@ -2,7 +2,9 @@
 
 The app under test reaches the machine's PostgreSQL or Redis through it; ``cut()`` closes every
 open connection and refuses new ones (the port stops listening: what a client sees while the
-server is down or restarting), ``restore()`` listens again on the same port. The machine's own
+server is down or restarting), ``cut(hang=True)`` closes them too but takes new ones and never
+answers (a host gone from the network: connecting waits for the client's own timeout), and
+``restore()`` forwards again on the same port. The machine's own
 servers are never touched, so the rest of the suite (and other people's tests) run on.
 
 Written here rather than taken from a library: the few test proxies on PyPI (toxiproxy needs
@@ -30,8 +32,10 @@ class TcpProxy:
         self.target_port = target_port
         self.target_path = target_path
         self.port = 0  # chosen by the first start(), kept by every restore()
-        self.accepted = 0  # connections accepted while up, over the proxy's life
+        self.accepted = 0  # connections forwarded, over the proxy's life
+        self.hung = False
         self._server: asyncio.Server | None = None
+        self._hanging: set[asyncio.StreamWriter] = set()  # accepted while hung, never answered
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -81,14 +85,20 @@ class TcpProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def restore(self) -> None:
-        """Listen again (on the same port): the dependency is back."""
-        await self.start()
+        """Forward again (on the same port): the dependency is back."""
+        self._release_hung()
+        if self._server is None:
+            await self.start()
 
-    async def cut(self) -> None:
-        """Stop listening and close every open connection: the dependency is gone."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+    async def cut(self, *, hang: bool = False) -> None:
+        """Close every open connection: the dependency is gone. New connections are refused,
+        or with ``hang`` accepted and never answered."""
+        self.hung = hang
+        server = None
+        if not hang:
+            server, self._server = self._server, None
+            if server is not None:
+                server.close()
         for writer in list(self._writers):
             writer.transport.abort()
         for pipe in list(self._pipes):
@@ -98,7 +108,14 @@ class TcpProxy:
             await server.wait_closed()
 
     async def close(self) -> None:
+        self._release_hung()
         await self.cut()
+
+    def _release_hung(self) -> None:
+        self.hung = False
+        for writer in self._hanging:
+            writer.transport.abort()
+        self._hanging.clear()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -110,6 +127,9 @@ class TcpProxy:
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         if self._server is None:  # cut between the accept and this callback
             client_w.transport.abort()
+            return
+        if self.hung:
+            self._hanging.add(client_w)  # held open, silent, until restore() or close()
             return
         self.accepted += 1
         try:

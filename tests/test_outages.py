@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect
@@ -172,7 +173,9 @@ async def project_locked(engine: AsyncEngine, project_id: int) -> AsyncIterator[
             await transaction.rollback()
 
 
+@pytest.mark.parametrize("hang", [False, True], ids=["refused", "hung"])
 async def test_postgres_cut_under_concurrent_reads(
+    hang: bool,
     gql: Any,
     make_person: Any,
     settings: Settings,
@@ -242,7 +245,7 @@ async def test_postgres_cut_under_concurrent_reads(
                 await eventually(
                     lambda: _at_least(waiting_on_locks(engine), 2), what="the mutations wait"
                 )
-                await proxy.cut()
+                await proxy.cut(hang=hang)
                 phase = "cut"
                 cut_at = loop.time()
                 for answer in await asyncio.gather(*in_flight):
@@ -311,7 +314,8 @@ async def test_postgres_cut_under_concurrent_reads(
 
     during = [s.done_at - s.sent_at for s in sent if s.phase == "cut"]
     print(
-        f"\nPostgreSQL cut: {CLIENTS} clients, answers by (phase, status): "
+        f"\nPostgreSQL cut ({'hung' if hang else 'refused'}): {CLIENTS} clients, "
+        "answers by (phase, status): "
         f"{dict(sorted(statuses.items(), key=str))}; slowest answer during the cut "
         f"{max(during):.2f} s, overall {max(s.done_at - s.sent_at for s in sent):.2f} s; "
         f"first success {first_ok - restored_at:.2f} s after the restore; "
