@@ -34,7 +34,6 @@ from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Tracer
 from strawberry.extensions import SchemaExtension
@@ -49,8 +48,6 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Link
     from opentelemetry.util.types import Attributes
     from starlette.types import ASGIApp
-
-log = structlog.get_logger("issuegraph.tracing")
 
 EXPORTER_VARIABLE = "OTEL_TRACES_EXPORTER"
 # Probes and scrapes would each start a trace every few seconds.
@@ -184,7 +181,6 @@ def start(service_name: str, *, exporter: SpanExporter | None = None) -> Tracing
     AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     RedisInstrumentor().instrument(tracer_provider=provider)
     _active = Tracing(provider)
-    log.info("tracing.started", service=resource.attributes.get(SERVICE_NAME))
     return _active
 
 

@@ -25,14 +25,21 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import tracing
 from app.graphql_post import GraphQLPost
 from app.logging import configure_logging
 from app.main import create_app
 from app.settings import Settings
+from db.models import Job
+from schema.ids import pk_of
 from tests.conftest import GraphQLClient
+from tests.fakes import live_server
 from tests.jobs_support import eventually, running_worker, wait_for_job
+from tests.test_job_updates_ws import session as ws_session
+from tests.test_job_updates_ws import subscribe, updates_until_complete
 
 TRIAGE = """mutation TriageIssue($i: ID!) {
   triageIssue(input: {issueId: $i}) { job { id status createdBy { name } } userErrors { message } }
@@ -200,6 +207,75 @@ async def test_one_trace_from_the_request_down_to_sql_and_into_the_worker(
     assert len(publishes) >= 2, [s.name for s in in_run]  # RUNNING, then SUCCEEDED
     # A worker polling its queue outside any job starts no trace of its own.
     assert all(s.parent is not None or s.kind is not SpanKind.CLIENT for s in spans)
+
+
+async def test_a_job_the_sweeper_enqueues_again_continues_the_trace(
+    traced: Traced, make_person: Any, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The trace context is in the job row, not only in the arq task: a job whose task was
+    lost (Redis flushed, the enqueue failed) and that the sweeper enqueues again still runs
+    in the trace of the request that started it."""
+    owner = await make_person("Owner")
+    issue_id = await _issue(traced.gql, owner)
+    trace_id = secrets.token_hex(16)
+    response = await traced.client.post(
+        "/graphql",
+        json={"query": TRIAGE, "variables": {"i": issue_id}},
+        headers={**owner.headers, "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+    )
+    job_id = response.json()["data"]["triageIssue"]["job"]["id"]
+    # Its arq task is no longer the job's current one (as after a lost enqueue): only the
+    # sweeper can run it, with a new enqueue_seq and a new arq task.
+    async with session_factory() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == pk_of(job_id, "Job"))
+            .values(
+                enqueue_seq=Job.enqueue_seq + 10,
+                updated_at=func.now() - func.make_interval(0, 0, 0, 0, 1),
+            )
+        )
+        await session.commit()
+    async with running_worker(traced.settings):
+        job = await wait_for_job(traced.gql, owner, job_id)
+        assert job["status"] == "SUCCEEDED", job
+
+        async def job_span_ended() -> bool:
+            return any(s.name == "issues.triage" for s in traced.spans)
+
+        await eventually(job_span_ended, what="the job's span ended")
+    run = _one(traced.spans, "issues.triage")
+    assert format(run.context.trace_id, "032x") == trace_id
+    assert (run.attributes or {})["issuegraph.job.attempt"] == 1
+
+
+async def test_a_subscription_over_websocket_is_traced(
+    traced: Traced, make_person: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A subscription's operation span lives as long as the subscription, under the socket's
+    server span; its context is left cleanly (OpenTelemetry logs a failed detach)."""
+    owner = await make_person("Owner")
+    issue_id = await _issue(traced.gql, owner)
+    body = await traced.gql(TRIAGE, {"i": issue_id}, as_=owner)
+    job_id = body["data"]["triageIssue"]["job"]["id"]
+    async with live_server(traced.settings) as base_url:
+        url = base_url.replace("http://", "ws://", 1) + "/graphql"
+        async with ws_session(url, owner) as ws, running_worker(traced.settings):
+            await subscribe(ws, job_id)
+            updates = await updates_until_complete(ws)
+    assert updates[-1]["status"] == "SUCCEEDED"
+
+    async def subscription_span_ended() -> bool:
+        return any(s.name == "subscription" for s in traced.spans)
+
+    await eventually(subscription_span_ended, what="the subscription's span ended")
+    spans = traced.spans
+    operation = _one(spans, "subscription")
+    socket = _one(spans, "/graphql")
+    assert socket.kind is SpanKind.SERVER
+    assert operation.parent is not None
+    assert operation.parent.span_id == socket.context.span_id
+    assert not [r for r in caplog.records if r.name.startswith("opentelemetry")]
 
 
 async def test_log_lines_carry_the_trace_and_span_ids(traced: Traced) -> None:
