@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.settings import Settings, get_settings, to_async_database_url
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from db.migrate import Migration
 
 cli = typer.Typer(help="issuegraph: async GraphQL service layer for an issue tracker.")
@@ -372,12 +374,13 @@ def dev(
         typer.echo(
             f"\n  GraphiQL:  http://{host}:{port}/graphql\n"
             f"  Token:     {token}\n"
-            '  In GraphiQL, add the header {"Authorization": "Bearer <token>"}.\n',
+            f"  {_graphiql_hint(host)}\n",
             err=True,
         )
+        app = _dev_app(settings.model_copy(update={"host": host, "port": port}), token)
         try:
             uvicorn.run(
-                "app.asgi:app",
+                app,
                 host=host,
                 port=port,
                 log_config=None,
@@ -396,6 +399,26 @@ def dev(
 
             clear_recorded_urls(Path(settings.data_dir))
             embedded.stop()
+
+
+def _graphiql_hint(host: str) -> str:
+    from app.graphiql import is_loopback
+
+    if is_loopback(host):
+        return "GraphiQL opens with this token and the README's demo query: press Run (Ctrl-Enter)."
+    return (
+        f"GraphiQL opens without the token: {host} is reachable beyond this machine "
+        '(docs/security.md). Add the header {"Authorization": "Bearer <token>"} yourself.'
+    )
+
+
+def _dev_app(settings: Settings, token: str) -> FastAPI:
+    """The API of `dev`: its GraphiQL opens with the demo token and the README's demo query
+    (the app drops them when ``settings.host`` is not loopback)."""
+    from app.graphiql import Prefill
+    from app.main import create_app
+
+    return create_app(settings, graphiql_prefill=Prefill(token))
 
 
 def main() -> None:

@@ -11,23 +11,34 @@ browser.
 
 The page sends what the user types into GraphiQL's headers editor (e.g. ``Authorization:
 Bearer <token>``) with every query, and as the ``connection_init`` payload of subscriptions
-(graphql-transport-ws on the same URL).
+(graphql-transport-ws on the same URL). The GraphiQL Explorer plugin (build a query by ticking
+fields) is pinned and served the same way.
+
+``issuegraph dev`` knows the demo token it prints and hands it to the app as a ``Prefill``
+(issue #15): its page opens with ``Authorization: Bearer <demo token>`` in the headers editor
+and the README's demo query in the query editor. Only a page served on loopback, to a request
+that names a loopback host, carries it (``prefill_for``; docs/security.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import ipaddress
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio.to_thread
+import structlog
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
+
+log = structlog.get_logger("issuegraph.graphiql")
 
 #: Where the fetch step unpacks the pinned files, and where the app serves them from.
 VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
@@ -83,8 +94,24 @@ GRAPHIQL_CSS = Asset(
     "graphiql.min.css",
     "sha384-QMux00XgRtwRLSYIY3kw2rj1ovk5AuuliAchk+HSQbqdbGFnz9GYuqIlOqxhwCE2",
 )
-#: Everything the page loads, in order.
-ASSETS = (GRAPHIQL_CSS, REACT, REACT_DOM, GRAPHIQL_JS)
+# The GraphiQL Explorer plugin: 3.2.6 is the last release for @graphiql/react 0.29, which
+# GraphiQL 3.9.0's bundle contains (4.x and later are for GraphiQL 4/5, which ship no UMD
+# build). Its UMD bundle takes React, ``GraphiQL.React`` and ``GraphiQL.GraphQL`` from the
+# globals the scripts above define, and includes graphiql-explorer itself.
+EXPLORER_JS = Asset(
+    "@graphiql/plugin-explorer",
+    "3.2.6",
+    "dist/index.umd.js",
+    "sha384-5p6hGdlOTvUy6Wf0GauxCz+xM9YB/YYvcGG+bf9msr2eyd+KVIxgRkepHgUijedJ",
+)
+EXPLORER_CSS = Asset(
+    "@graphiql/plugin-explorer",
+    "3.2.6",
+    "dist/style.css",
+    "sha384-YN9MumWidbWKuNj8VfH5ggrFvm9YqAoIOMnKYpeGL3dr7Eg1qnQ+SAqSthdNZCjz",
+)
+#: Everything the page loads, in order (the plugin after the globals it reads).
+ASSETS = (GRAPHIQL_CSS, EXPLORER_CSS, REACT, REACT_DOM, GRAPHIQL_JS, EXPLORER_JS)
 
 DEFAULT_QUERY = """\
 # issuegraph GraphiQL
@@ -101,6 +128,117 @@ DEFAULT_QUERY = """\
 }
 """
 DEFAULT_HEADERS = '{\n  "Authorization": "Bearer "\n}'
+
+#: The demo query of the README ("Running it"), as the dev page opens with it: it reads the
+#: workspace ``issuegraph dev`` seeds (services/seed.py). tests/test_graphiql_browser.py checks
+#: that the README shows the same query.
+DEMO_QUERY = """\
+# The demo workspace of `issuegraph dev`, read with
+# its demo token (in the Headers tab below).
+# Run it: Ctrl-Enter or the ▶ button. The Explorer
+# (left sidebar) builds queries by ticking fields.
+
+{
+  viewer {
+    name
+  }
+  workspace(slug: "demo") {
+    projects {
+      edges {
+        node {
+          key
+          issues(first: 5) {
+            totalCount
+            edges {
+              node {
+                identifier
+                title
+                status
+                assignee {
+                  name
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """What the dev page opens with: a token for the headers editor and a query."""
+
+    token: str = field(repr=False)
+    query: str = DEMO_QUERY
+
+    @property
+    def headers(self) -> str:
+        """The headers editor's text (JSON, as GraphiQL reads it)."""
+        return json.dumps({"Authorization": f"Bearer {self.token}"}, indent=2)
+
+    @property
+    def fingerprint(self) -> str:
+        """Names this prefill in the browser's storage without repeating the token: a page
+        whose fingerprint the browser has not seen yet opens on it (a new ``dev`` run)."""
+        return hashlib.sha256(f"{self.headers}\0{self.query}".encode()).hexdigest()[:16]
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (an address or a name) is this machine only: 127.0.0.0/8, ::1,
+    ``localhost`` (and its subdomains, RFC 6761)."""
+    if not host:
+        return False
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def _host_name(host_header: str | None) -> str | None:
+    """The name of a ``Host`` header, without its port (``[::1]:8000`` -> ``::1``)."""
+    if not host_header:
+        return None
+    if host_header.startswith("["):
+        return host_header[1 : host_header.find("]")] if "]" in host_header else None
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+def prefill_for_server(prefill: Prefill | None, bind_host: str) -> Prefill | None:
+    """``prefill`` for a server listening on ``bind_host``: refused (``None``, and a warning)
+    unless that is loopback, since the page goes to anyone who reaches the port."""
+    if prefill is not None and not is_loopback(bind_host):
+        log.warning(
+            "graphiql.prefill_refused",
+            host=bind_host,
+            reason="the server is not bound to loopback: GraphiQL opens without a token",
+        )
+        return None
+    return prefill
+
+
+def prefill_for(
+    prefill: Prefill | None, *, server: tuple[str, int | None] | None, host_header: str | None
+) -> Prefill | None:
+    """The prefill one request's page may carry: ``None`` unless the connection arrived on a
+    loopback address (the server listens on loopback) and the request names a loopback host
+    in ``Host``, so that a page fetched through DNS rebinding (a web site's name resolved to
+    127.0.0.1 in the developer's browser) carries no token either."""
+    if prefill is None or server is None:
+        return None
+    if not is_loopback(server[0]) or not is_loopback(_host_name(host_header)):
+        return None
+    return prefill
+
 
 _PAGE = """\
 <!doctype html>
@@ -132,16 +270,35 @@ body {{ margin: 0; height: 100vh; overflow: hidden; }}
     url: url.href,
     subscriptionUrl: subscriptionUrl.href,
   }});
+  var props = {{
+    fetcher: fetcher,
+    defaultQuery: {default_query},
+    defaultHeaders: {default_headers},
+    isHeadersEditorEnabled: true,
+    shouldPersistHeaders: true,
+    defaultEditorToolsVisibility: "headers",
+    inputValueDeprecation: true,
+    plugins: [GraphiQLPluginExplorer.explorerPlugin()],
+  }};
+  // `issuegraph dev`: its token and demo query (null elsewhere).
+  var prefill = {prefill};
+  if (prefill !== null) {{
+    // GraphiQL restores its tabs from localStorage and uses the defaults above only for new
+    // tabs. The first time this browser sees this prefill (a new `dev` run, a new token), the
+    // query and headers are given outright: GraphiQL opens a tab with them whatever it had
+    // stored. Later loads restore what the user made of it.
+    var seenKey = "issuegraph:graphiql-prefill";
+    var seen = null;
+    try {{ seen = window.localStorage.getItem(seenKey); }} catch (e) {{}}
+    if (seen !== prefill.fingerprint) {{
+      props.query = prefill.query;
+      props.headers = prefill.headers;
+      props.variables = "";
+      try {{ window.localStorage.setItem(seenKey, prefill.fingerprint); }} catch (e) {{}}
+    }}
+  }}
   ReactDOM.createRoot(document.getElementById("graphiql")).render(
-    React.createElement(GraphiQL, {{
-      fetcher: fetcher,
-      defaultQuery: {default_query},
-      defaultHeaders: {default_headers},
-      isHeadersEditorEnabled: true,
-      shouldPersistHeaders: true,
-      defaultEditorToolsVisibility: "headers",
-      inputValueDeprecation: true,
-    }}),
+    React.createElement(GraphiQL, props),
   );
 }})();
 </script>
@@ -165,18 +322,29 @@ def _tag(asset: Asset, *, local: bool) -> str:
     return f'<script src="{url}" integrity="{integrity}" crossorigin="anonymous"></script>'
 
 
-def _js(value: str) -> str:
-    """A JavaScript string literal that cannot close the ``<script>`` element."""
-    return json.dumps(value).replace("<", "\\u003c")
+def _js(value: object) -> str:
+    """A JavaScript literal (JSON, ASCII only: U+2028/U+2029 escaped too) that cannot end the
+    ``<script>`` element or open a comment in it (``</script>``, ``<!--``)."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def render_page(*, local: bool) -> str:
-    """The page, loading the pinned files from ``VENDOR_URL`` (local) or ``CDN_URL``."""
+def render_page(*, local: bool, prefill: Prefill | None = None) -> str:
+    """The page, loading the pinned files from ``VENDOR_URL`` (local) or ``CDN_URL``; with
+    ``prefill``, opening on its query and token (the caller checked ``prefill_for``)."""
     return _PAGE.format(
         css="\n".join(_tag(a, local=local) for a in ASSETS if a.path.endswith(".css")),
         scripts="\n".join(_tag(a, local=local) for a in ASSETS if not a.path.endswith(".css")),
-        default_query=_js(DEFAULT_QUERY),
-        default_headers=_js(DEFAULT_HEADERS),
+        default_query=_js(prefill.query if prefill else DEFAULT_QUERY),
+        default_headers=_js(prefill.headers if prefill else DEFAULT_HEADERS),
+        prefill=_js(
+            None
+            if prefill is None
+            else {
+                "query": prefill.query,
+                "headers": prefill.headers,
+                "fingerprint": prefill.fingerprint,
+            }
+        ),
     )
 
 
@@ -185,14 +353,14 @@ def vendored(vendor_dir: Path = VENDOR_DIR) -> bool:
     return all((vendor_dir / asset.relpath).is_file() for asset in ASSETS)
 
 
-async def graphiql_html(vendor_dir: Path = VENDOR_DIR) -> str:
+async def graphiql_html(vendor_dir: Path = VENDOR_DIR, prefill: Prefill | None = None) -> str:
     """The page for this request: the served files once fetched, else the CDN.
 
     Checked per request (in a worker thread, off the event loop), so a fetch while the server
     runs takes effect on the next reload of the page.
     """
     local = await anyio.to_thread.run_sync(vendored, vendor_dir)
-    return render_page(local=local)
+    return render_page(local=local, prefill=prefill)
 
 
 #: Media types of what is fetched: Starlette would otherwise ask ``mimetypes``, whose first

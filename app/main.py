@@ -41,7 +41,7 @@ from app.downloads import router as downloads_router
 from app.errors import code_for, error_body
 from app.errors import install as install_error_handlers
 from app.extensions import record_error_codes
-from app.graphiql import graphiql_html, mount_static
+from app.graphiql import Prefill, graphiql_html, mount_static, prefill_for, prefill_for_server
 from app.graphql_post import GraphQLPost
 from app.health import router as health_router
 from app.http_media import (
@@ -157,9 +157,16 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
 
     graphql_transport_ws_handler_class = TransportWSHandler
 
-    def __init__(self, *args: Any, cache: HTTPCachePolicy | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        cache: HTTPCachePolicy | None = None,
+        graphiql_prefill: Prefill | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.cache = cache or HTTPCachePolicy()
+        self.graphiql_prefill = graphiql_prefill
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """An APQ GET carries no ``query`` but ``extensions``: an operation, not the IDE."""
@@ -353,8 +360,17 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         return parsed
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        """GraphiQL from the files the app serves (app.graphiql) once fetched, else the CDN."""
-        return HTMLResponse(await graphiql_html())
+        """GraphiQL from the files the app serves (app.graphiql) once fetched, else the CDN;
+        under `issuegraph dev`, with its token when this request may see it."""
+        prefill = prefill_for(
+            self.graphiql_prefill,
+            server=request.scope.get("server"),
+            host_header=request.headers.get("host"),
+        )
+        page = HTMLResponse(await graphiql_html(prefill=prefill))
+        if prefill is not None:
+            page.headers["Cache-Control"] = "no-store"  # it carries a token
+        return page
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate a subscription socket from its ``connection_init`` payload.
@@ -377,7 +393,12 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         return await super().on_ws_connect(context)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, graphiql_prefill: Prefill | None = None
+) -> FastAPI:
+    """The app. ``graphiql_prefill`` (only ``issuegraph dev`` passes one: it is no setting, so
+    no environment can give ``serve`` a token to publish) fills GraphiQL's editors, and only
+    when ``settings.host``, where the server listens, is loopback (docs/security.md)."""
     settings = settings or get_settings()
     # Per process: each `serve --workers N` process imports app.asgi and builds its own app.
     tracing = start_from_environment("issuegraph-api")
@@ -466,6 +487,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,
+        graphiql_prefill=prefill_for_server(graphiql_prefill, settings.host)
+        if settings.graphiql
+        else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )

@@ -108,7 +108,7 @@ def _cli(settings: Settings, *args: str) -> str:
     if not exe.exists():
         raise BenchError(
             f"{exe} not found: install the project into that environment "
-            "(`make bench` runs `.venv/bin/pip install -e '.[dev,bench]'`), or point "
+            "(`make venv`, which `make bench` runs), or point "
             "ISSUEGRAPH_BENCH_PYTHON at a Python that has issuegraph installed."
         )
     result = subprocess.run(  # noqa: S603 - our argv, no shell

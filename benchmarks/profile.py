@@ -332,9 +332,7 @@ def find_py_spy() -> str:
     for candidate in (Path(sys.executable).parent / "py-spy", shutil.which("py-spy")):
         if candidate and Path(candidate).exists():
             return str(candidate)
-    raise BenchError(
-        "py-spy not found: `.venv/bin/pip install -e '.[dev,bench]'` (make profile does it)."
-    )
+    raise BenchError("py-spy not found: `make venv` installs it (make profile does it).")
 
 
 def cpu_seconds(pid: int) -> float:

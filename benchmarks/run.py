@@ -4,7 +4,7 @@
 
 1. wrk (apt-get installs it when missing and we are root), PostGraphile 4 (npm install into
    benchmarks/postgraphile), the legacy layer's .venv-legacy (from
-   benchmarks/legacy/requirements.txt; the minimal server runs in it too); a server that
+   benchmarks/legacy/requirements.lock; the minimal server runs in it too); a server that
    cannot be had is left out, with the reason in the report.
 2. The database ISSUEGRAPH_BENCH_DB_NAME (issuegraph_bench_run) next to
    ISSUEGRAPH_BENCH_DATABASE_URL (an admin URL, default

@@ -565,11 +565,12 @@ def ensure_postgraphile(log: Any) -> str | None:
 
 
 def ensure_legacy_venv(settings: Settings, log: Any) -> str | None:
-    """Create .venv-legacy from benchmarks/legacy/requirements.txt when missing."""
-    requirements = LEGACY_DIR / "requirements.txt"
+    """Create .venv-legacy from benchmarks/legacy/requirements.lock (hashed, as `make
+    legacy-venv` installs it) when missing."""
+    requirements = LEGACY_DIR / "requirements.lock"
     if not (LEGACY_DIR / "gunicorn.conf.py").exists() or not requirements.exists():
         return (
-            "benchmarks/legacy/ is not there yet (no gunicorn.conf.py or requirements.txt); "
+            "benchmarks/legacy/ is not there yet (no gunicorn.conf.py or requirements.lock); "
             "the legacy layer is skipped"
         )
     python = settings.legacy_python
@@ -600,7 +601,8 @@ def ensure_legacy_venv(settings: Settings, log: Any) -> str | None:
     steps = []
     if not python.exists():
         steps.append([base, "-m", "venv", str(venv)])
-    steps.append([str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements)])
+    install = ["install", "--quiet", "--require-hashes", "-r", str(requirements)]
+    steps.append([str(python), "-m", "pip", *install])
     for step in steps:
         result = subprocess.run(step, capture_output=True, text=True, check=False, timeout=600)  # noqa: S603
         if result.returncode != 0:

@@ -1,5 +1,5 @@
-"""Fetch the pinned GraphiQL / React UMD files into app/static/vendor/ (issue #6: GraphiQL
-offline), with ``npm pack`` when npm is present.
+"""Fetch the pinned GraphiQL / Explorer plugin / React UMD files into app/static/vendor/
+(issue #6: GraphiQL offline), with ``npm pack`` when npm is present.
 
     .venv/bin/python scripts/fetch_graphiql.py [--require] [--force]
 

@@ -25,9 +25,10 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[str]:
-    """A fresh app served by uvicorn on a free local port: its ``http://`` base URL."""
-    app = create_app(settings)
+async def live_server(settings: Settings, **app_options: Any) -> AsyncIterator[str]:
+    """A fresh app (``create_app(settings, **app_options)``) served by uvicorn on a free local
+    port: its ``http://`` base URL."""
+    app = create_app(settings, **app_options)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)

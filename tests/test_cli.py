@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from app.cli import _dev_app, _graphiql_hint
 from app.settings import Settings
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -71,3 +74,21 @@ async def test_duplicate_user_and_unknown_email_fail_cleanly(settings: Settings)
     assert code == 1
     assert "No user" in err
     assert "Traceback" not in err
+
+
+async def test_dev_opens_graphiql_with_its_token_on_loopback_only(settings: Settings) -> None:
+    """`issuegraph dev` serves the app `_dev_app` builds: its page carries the demo token when
+    it listens on loopback, and not otherwise (it says so when it starts)."""
+    token = "igt_printed-by-dev"
+    hosts = {"127.0.0.1": True, "localhost": True, "0.0.0.0": False}  # noqa: S104 (not bound)
+    for host, prefilled in hosts.items():
+        app = _dev_app(settings.model_copy(update={"host": host}), token)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client,
+        ):
+            page = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert (f"Bearer {token}" in page.text) is prefilled, host
+        hint = _graphiql_hint(host)
+        assert ("opens with this token" in hint) is prefilled, hint

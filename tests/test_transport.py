@@ -226,6 +226,20 @@ async def test_graphiql_is_served_when_enabled(client: httpx.AsyncClient) -> Non
     assert "graphiql" in response.text.lower()
 
 
+async def test_graphiql_of_a_server_that_is_not_dev_carries_no_token(
+    client: httpx.AsyncClient, make_person: Any
+) -> None:
+    """Only `issuegraph dev` hands the app a token for its page (app.graphiql.Prefill): the
+    page of any other server opens with an empty ``Bearer`` header, whoever asks."""
+    person = await make_person("Page Reader")
+    for headers in ({}, person.headers):
+        response = await client.get("/graphql", headers={"Accept": "text/html", **headers})
+        assert response.status_code == 200
+        assert "var prefill = null;" in response.text
+        assert "Bearer igt_" not in response.text
+        assert person.token not in response.text
+
+
 async def test_graphiql_can_be_switched_off(settings: Settings) -> None:
     async with app_client(settings, graphiql=False) as client:
         response = await client.get("/graphql", headers={"Accept": "text/html"})
