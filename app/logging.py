@@ -13,19 +13,21 @@ from typing import Any
 import orjson
 import structlog
 
-_configured: tuple[str, str] | None = None
+_configured: tuple[str, str, bool] | None = None
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    """Configure structlog once per process (again only if the level or format changes).
+def configure_logging(level: str = "INFO", fmt: str = "auto", *, trace_ids: bool = False) -> None:
+    """Configure structlog once per process (again only if the level, format or tracing changes).
 
     Loggers cache their processor list on first use; reconfiguring with an equal setup
-    would leave them on a stale list, so an unchanged call is a no-op.
+    would leave them on a stale list, so an unchanged call is a no-op. With ``trace_ids``
+    (tracing on, ``app.tracing``) each line carries the current span's ``trace_id`` and
+    ``span_id``; without, the chain has no such step at all.
     """
     global _configured
-    if _configured == (level, fmt):
+    if _configured == (level, fmt, trace_ids):
         return
-    _configured = (level, fmt)
+    _configured = (level, fmt, trace_ids)
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     # JSON lines are rendered by orjson straight to bytes (structlog's own advice for speed:
     # an access line per request was 4% of a one-issue read with json.dumps and print).
@@ -44,6 +46,10 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    if trace_ids:
+        from app.tracing import add_trace_ids
+
+        shared.append(add_trace_ids)
     if not use_console:
         shared.append(structlog.processors.format_exc_info)
     structlog.configure(

@@ -58,6 +58,7 @@ from app.persisted import DocumentStore, PersistedQueryError
 from app.rate_limit import RateLimiter
 from app.schema import build_schema
 from app.settings import Settings, get_settings
+from app.tracing import Tracing, start_from_environment
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from db.statements import EngineStatements
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
@@ -79,7 +80,7 @@ class AppState:
     documents: DocumentStore
 
 
-def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
+def job_wiring(settings: Settings, redis: ArqRedis, tracing: Tracing | None = None) -> JobWiring:
     return JobWiring(
         queue=ArqJobQueue(redis, settings.queue_name),
         events=RedisJobEvents(redis, settings.queue_name),
@@ -96,6 +97,7 @@ def job_wiring(settings: Settings, redis: ArqRedis) -> JobWiring:
             create_unknown_labels=settings.import_create_unknown_labels,
         ),
         export_ttl=timedelta(hours=settings.export_ttl_hours),
+        trace_carrier=tracing.carrier if tracing is not None else None,
     )
 
 
@@ -398,7 +400,9 @@ def create_app(
     no environment can give ``serve`` a token to publish) fills GraphiQL's editors, and only
     when ``settings.host``, where the server listens, is loopback (docs/security.md)."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    # Per process: each `serve --workers N` process imports app.asgi and builds its own app.
+    tracing = start_from_environment("issuegraph-api")
+    configure_logging(settings.log_level, settings.log_format, trace_ids=tracing is not None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -421,7 +425,7 @@ def create_app(
             engine,
             create_session_factory(engine),
             redis,
-            job_wiring(settings, redis),
+            job_wiring(settings, redis, tracing),
             RateLimiter(redis, settings.rate_limit_points_per_hour)
             if settings.rate_limit_enabled
             else None,
@@ -456,6 +460,7 @@ def create_app(
             max_page_size=settings.max_page_size,
             max_input_list=settings.max_input_list,
             observe_batch=observe_batch,
+            trace_batch=tracing.traced_batch if tracing is not None else None,
             max_search_length=settings.max_search_length,
         )
 
@@ -475,7 +480,7 @@ def create_app(
         return state.rate_limiter if state is not None else None
 
     graphql = IssuegraphRouter(
-        build_schema(settings, limiter),
+        build_schema(settings, limiter, tracing),
         cache=HTTPCachePolicy(
             public_max_age=settings.http_cache_public_max_age_seconds,
             private_max_age=settings.http_cache_private_max_age_seconds,
@@ -521,5 +526,8 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, slow_request_ms=settings.slow_request_ms)
+    if tracing is not None:
+        # Outermost: the server span covers the whole request, its access log line included.
+        app.add_middleware(tracing.asgi_middleware)
 
     return app

@@ -17,6 +17,7 @@ from app.extensions import DocumentCaches, ErrorPolicy, QueryBudget, RequestPoli
 from app.limits import limit_rule
 from app.rate_limit import RateLimiter
 from app.settings import Settings
+from app.tracing import Tracing
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
@@ -45,8 +46,10 @@ class IssuegraphSchema(strawberry.Schema):
 def build_schema(
     settings: Settings | None = None,
     limiter: Callable[[], RateLimiter | None] = lambda: None,
+    tracing: Tracing | None = None,
 ) -> strawberry.Schema:
-    """The schema with every limit of docs/security.md, set from ``settings``.
+    """The schema with every limit of docs/security.md, set from ``settings``; with
+    ``tracing``, a span per operation (first, so that it covers the others' work).
 
     Extensions are given as factories: each request gets fresh instances (the parser and
     validation LRU caches themselves live at module level and are shared).
@@ -61,6 +64,7 @@ def build_schema(
         default_page_size=settings.default_page_size, max_page_size=settings.max_page_size
     )
     extensions: list[Any] = [
+        *([tracing.operation_extension()] if tracing is not None else []),
         ErrorPolicy,
         lambda: DocumentCaches(max_tokens=settings.max_tokens, rules=tuple(limit_rules)),
         lambda: RequestPolicy(

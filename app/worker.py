@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from prometheus_client import start_http_server
 from app.logging import configure_logging
 from app.observability import JobMetrics
 from app.settings import Settings, get_settings
+from app.tracing import JobSpans, start_from_environment
 from db.models import JobKind
 from jobs import functions
 from jobs.deps import WorkerConfig, build_deps
@@ -57,7 +59,10 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     interval = settings.job_sweep_interval_seconds
 
     async def startup(ctx: dict[str, Any]) -> None:
-        configure_logging(settings.log_level, settings.log_format)
+        # In the worker process itself, after any fork (app/tracing.py); in a thread, as the
+        # SDK's resource detection and exporter set-up wait on threads of their own.
+        tracing = await asyncio.to_thread(start_from_environment, "issuegraph-worker")
+        configure_logging(settings.log_level, settings.log_format, trace_ids=tracing is not None)
         triage = build_provider(
             settings.triage_provider,
             openai_base_url=settings.openai_base_url,
@@ -66,7 +71,13 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             timeout=settings.openai_timeout_seconds,
             max_retries=settings.openai_max_retries,
         )
-        ctx["deps"] = build_deps(config, ctx["redis"], triage, JobMetrics())
+        ctx["deps"] = build_deps(
+            config,
+            ctx["redis"],
+            triage,
+            JobMetrics(),
+            JobSpans(tracing) if tracing is not None else None,
+        )
         if settings.worker_metrics_port is not None:
             start_http_server(settings.worker_metrics_port)
 

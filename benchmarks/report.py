@@ -12,6 +12,7 @@ from benchmarks.common import REPO
 SERVER_LABELS = {
     "issuegraph": "issuegraph",
     "issuegraph-graphql-core": "issuegraph, graphql-core executor",
+    "issuegraph-traced": "issuegraph, tracing on (OTLP)",
     "legacy": "legacy (Flask/Graphene)",
     "postgraphile": "PostGraphile 4",
     "floor": "floor (asyncpg+orjson)",
@@ -21,6 +22,7 @@ PLOT_WORKLOADS = ("W1", "W1-small", "W2", "W3")
 COLORS = {
     "issuegraph": "tab:blue",
     "issuegraph-graphql-core": "tab:cyan",
+    "issuegraph-traced": "tab:gray",
     "legacy": "tab:orange",
     "postgraphile": "tab:green",
     "floor": "tab:red",
@@ -49,7 +51,14 @@ def ratios(results: dict[str, Any], c: int = 16) -> dict[str, Any]:
         base = _point(results, "issuegraph", workload, c)
         if not base or not base.get("ok"):
             continue
-        for other in ("issuegraph-graphql-core", "legacy", "postgraphile", "floor", "minimal"):
+        for other in (
+            "issuegraph-graphql-core",
+            "issuegraph-traced",
+            "legacy",
+            "postgraphile",
+            "floor",
+            "minimal",
+        ):
             peer = _point(results, other, workload, c)
             if peer and peer.get("ok") and peer.get("rps"):
                 out[f"{workload} issuegraph/{other}"] = round(base["rps"] / peer["rps"], 2)

@@ -61,6 +61,7 @@ from benchmarks.servers import (
     DIALECTS,
     EXECUTION_ENGINES,
     ISSUEGRAPH_SETTINGS,
+    KNOWN_SERVERS,
     LEGACY_ENV_SERVERS,
     QUEUE_NAME,
     Server,
@@ -84,7 +85,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks.run", description="issuegraph benchmark harness (make bench)"
     )
     parser.add_argument("--workers", type=int, default=1, help="processes per server (1)")
-    parser.add_argument("--servers", default=",".join(ALL_SERVERS), help="comma-separated subset")
+    parser.add_argument(
+        "--servers",
+        default=",".join(ALL_SERVERS),
+        help="comma-separated subset; also issuegraph-traced (tracing on, not run by default)",
+    )
     parser.add_argument("--concurrency", default="1,4,16,64", help="wrk -c values")
     parser.add_argument("--duration", type=float, default=5, help="seconds per load point (5)")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per workload (2)")
@@ -488,6 +493,10 @@ def load_server(
                 )
             entry["points"] = points
         info["peak_rss_mb"] = round(server.sampler.peak / 2**20, 1)
+        sink = server.sidecar_stats()
+        if sink is not None:
+            info["otlp_sink"] = sink
+            log(f"  {name}: the OTLP sink received {sink}")
         if name in EXECUTION_ENGINES:
             info["rate_limit"] = rate_limits
             info["production_check"] = production_check(server)
@@ -518,9 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(args.db_name)
     server_cpus, load_cpus = cores()
     requested = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(requested) - set(ALL_SERVERS)
+    unknown = set(requested) - set(KNOWN_SERVERS)
     if unknown:
-        raise BenchError(f"unknown servers {sorted(unknown)}; choose from {ALL_SERVERS}")
+        raise BenchError(f"unknown servers {sorted(unknown)}; choose from {KNOWN_SERVERS}")
     by_name = {w.name: w for w in workloads.HTTP_WORKLOADS}
     chosen = [by_name[w.strip()] for w in args.workloads.split(",") if w.strip()]
     stem = args.stem or started_at.strftime("%Y-%m-%d")

@@ -31,6 +31,7 @@ from benchmarks.common import (
     REPO,
     BenchError,
     Settings,
+    cores,
 )
 
 PORTS = {
@@ -40,10 +41,14 @@ PORTS = {
     "floor": 18104,
     "issuegraph-graphql-core": 18105,
     "minimal": 18106,
+    "issuegraph-traced": 18107,
 }
+# The OTLP sink issuegraph-traced exports its spans to (benchmarks/otlp_sink.py).
+OTLP_SINK_PORT = 18108
 DIALECTS = {
     "issuegraph": "contract",
     "issuegraph-graphql-core": "contract",
+    "issuegraph-traced": "contract",
     "legacy": "legacy",
     "postgraphile": "postgraphile",
     "floor": "floor",
@@ -57,10 +62,24 @@ ALL_SERVERS = (
     "floor",
     "minimal",
 )
+# Run only when named in --servers: issuegraph with tracing on, to measure what it costs.
+OPTIONAL_SERVERS = ("issuegraph-traced",)
+KNOWN_SERVERS = (*ALL_SERVERS, *OPTIONAL_SERVERS)
 # Servers that run in the legacy layer's environment (.venv-legacy).
 LEGACY_ENV_SERVERS = ("legacy", "minimal")
 # The same server with the compiled execution path off (ISSUEGRAPH_EXECUTION_ENGINE).
-EXECUTION_ENGINES = {"issuegraph": "compiled", "issuegraph-graphql-core": "graphql-core"}
+EXECUTION_ENGINES = {
+    "issuegraph": "compiled",
+    "issuegraph-graphql-core": "graphql-core",
+    "issuegraph-traced": "compiled",
+}
+# issuegraph-traced: every span exported over OTLP/HTTP, in batches (the SDK's defaults), to a
+# local sink that discards them (docs/operations.md, "Traces").
+TRACING_ENV = {
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{OTLP_SINK_PORT}",
+    "OTEL_SERVICE_NAME": "issuegraph-bench",
+}
 QUEUE_NAME = "issuegraph-bench:queue"
 
 
@@ -73,6 +92,8 @@ class ServerSpec:
     processes: int
     notes: list[str] = field(default_factory=list)
     cwd: Path = REPO
+    # A process the server needs beside it (the OTLP sink), started first, stopped after.
+    sidecar: list[str] | None = None
 
     @property
     def dialect(self) -> str:
@@ -165,6 +186,27 @@ def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec
         engine = EXECUTION_ENGINES[name]
         env = issuegraph_settings_env(settings)
         env["ISSUEGRAPH_EXECUTION_ENGINE"] = engine
+        sidecar = None
+        traced: list[str] = []
+        if name == "issuegraph-traced":
+            env.update(TRACING_ENV)
+            # The sink shares wrk's CPUs: the server's CPU is all the server's.
+            sidecar = [
+                "taskset",
+                "-c",
+                cores()[1],
+                str(settings.python),
+                "-m",
+                "benchmarks.otlp_sink",
+                "--port",
+                str(OTLP_SINK_PORT),
+            ]
+            traced = [
+                "tracing on: "
+                + ", ".join(f"`{k}={v}`" for k, v in TRACING_ENV.items())
+                + " (a local sink that discards, benchmarks/otlp_sink.py, on the load CPUs); "
+                "every request traced (the default sampler)"
+            ]
         return ServerSpec(
             name,
             argv,
@@ -179,7 +221,9 @@ def spec(name: str, settings: Settings, processes: int, cpus: str) -> ServerSpec
                     if engine == "compiled"
                     else " (default compiled): the same server with the compiled path off"
                 ),
+                *traced,
             ],
+            sidecar=sidecar,
         )
     if name == "legacy":
         conf = LEGACY_DIR / "gunicorn.conf.py"
@@ -324,6 +368,7 @@ class Server:
         self.log_path = log_dir / f"{server_spec.name}.log"
         self.token = token
         self.process: subprocess.Popen[bytes] | None = None
+        self.sidecar: subprocess.Popen[bytes] | None = None
         self.sampler: RssSampler | None = None
         self.client = httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"})
 
@@ -343,6 +388,14 @@ class Server:
                 f"(needed by {self.spec.name})."
             )
         log = self.log_path.open("ab")
+        if self.spec.sidecar is not None:
+            self.sidecar = subprocess.Popen(  # noqa: S603 - our argv, no shell
+                self.spec.sidecar,
+                cwd=self.spec.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(self.spec.argv)}\n".encode())
         log.flush()
         self.process = subprocess.Popen(  # noqa: S603 - our argv, no shell
@@ -439,9 +492,33 @@ class Server:
         except OSError:
             return ""
 
+    def sidecar_stats(self) -> dict[str, Any] | None:
+        """What the OTLP sink received (its GET /stats), when this server has one."""
+        if self.sidecar is None:
+            return None
+        try:
+            stats: dict[str, Any] = httpx.get(
+                f"http://127.0.0.1:{OTLP_SINK_PORT}/stats", timeout=5
+            ).json()
+        except (httpx.HTTPError, ValueError) as error:
+            return {"problem": repr(error)}
+        return stats
+
     def stop(self) -> None:
         if self.sampler is not None:
             self.sampler.stop()
+        try:
+            self._stop_server()
+        finally:
+            if self.sidecar is not None and self.sidecar.poll() is None:
+                self.sidecar.terminate()
+                try:
+                    self.sidecar.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.sidecar.kill()
+                    self.sidecar.wait(timeout=5)
+
+    def _stop_server(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
         pgid = self.process.pid  # start_new_session: the server leads its own process group

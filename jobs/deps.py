@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -50,6 +52,21 @@ class _NoMetrics:
         pass
 
 
+class JobTracing(Protocol):
+    def run(
+        self, name: str, carrier: Mapping[str, str] | None, attributes: dict[str, Any]
+    ) -> AbstractContextManager[None]:
+        """A span around one run of a job, continuing the trace in ``carrier``."""
+        ...
+
+
+class _NoTracing:
+    def run(
+        self, name: str, carrier: Mapping[str, str] | None, attributes: dict[str, Any]
+    ) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
 @dataclass
 class WorkerDeps:
     config: WorkerConfig
@@ -59,6 +76,7 @@ class WorkerDeps:
     events: RedisJobEvents
     triage: TriageProvider
     metrics: JobMetrics = field(default_factory=_NoMetrics)
+    tracing: JobTracing = field(default_factory=_NoTracing)
 
     async def aclose(self) -> None:
         await self.triage.aclose()
@@ -70,6 +88,7 @@ def build_deps(
     redis: ArqRedis,
     triage: TriageProvider,
     metrics: JobMetrics | None = None,
+    tracing: JobTracing | None = None,
 ) -> WorkerDeps:
     engine = create_engine(
         config.database_url, pool_size=max(2, config.max_jobs), max_overflow=config.max_jobs
@@ -82,4 +101,5 @@ def build_deps(
         events=RedisJobEvents(redis, config.queue_name),
         triage=triage,
         metrics=metrics or _NoMetrics(),
+        tracing=tracing or _NoTracing(),
     )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from db.models import Job
 from jobs.deps import WorkerDeps
+from jobs.queue import FUNCTION_NAMES
 from services import job_runs
 from services.errors import DomainError
 from services.job_runs import ClaimedJob, JobRun, JobStopped
@@ -88,9 +89,26 @@ async def run_job(ctx: dict[str, Any], handler: Handler, job_id: int, enqueue_se
         job, row = await job_runs.claim(session, job_id, enqueue_seq)
         allowed = job is not None and await job_runs.creator_may_write(session, job)
         await session.commit()
-    await _publish(deps, row)
-    if job is None:
+    if row is None:
         log.info("job.skipped", job_id=job_id, enqueue_seq=enqueue_seq)
+        return "skipped"
+    # The run continues the trace of the request that started the job (kept in its row, so
+    # the claim itself, which reads the row, is not part of it).
+    span = deps.tracing.run(
+        FUNCTION_NAMES[row.kind],
+        row.trace_context,
+        {"issuegraph.job.id": row.id, "issuegraph.job.attempt": row.attempts},
+    )
+    with span:
+        return await _run_job(deps, handler, job, row, allowed)
+
+
+async def _run_job(
+    deps: WorkerDeps, handler: Handler, job: ClaimedJob | None, row: Job, allowed: bool
+) -> str:
+    await _publish(deps, row)
+    if job is None:  # attempts spent: the claim failed the job
+        log.info("job.skipped", job_id=row.id, enqueue_seq=row.enqueue_seq)
         return "skipped"
     structlog.contextvars.bind_contextvars(
         job_id=job.id, job_kind=job.kind.value, request_id=job.request_id, attempt=job.attempt

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from db.statements import Statements
 from resolvers import prefetch
-from resolvers.loaders import Loaders
+from resolvers.loaders import BatchFn, Loaders
 from schema.ids import to_global_id
 from schema.types import Issue, Project
 from services.auth import current_roles
@@ -51,6 +51,9 @@ class JobWiring:
     limits: JobLimits
     imports: ImportSettings
     export_ttl: timedelta
+    # The current trace context as W3C headers, stored in a job row so that its run continues
+    # the request's trace; None while tracing is off (app.tracing).
+    trace_carrier: Callable[[], dict[str, str]] | None = None
 
 
 class Context(BaseContext):
@@ -66,6 +69,7 @@ class Context(BaseContext):
         max_page_size: int = 100,
         max_input_list: int = 100,
         observe_batch: Callable[[str, int], None] | None = None,
+        trace_batch: Callable[[str, BatchFn], BatchFn] | None = None,
         max_search_length: int = 200,
     ) -> None:
         super().__init__()
@@ -87,6 +91,8 @@ class Context(BaseContext):
         self.max_page_size = max_page_size
         self.max_input_list = max_input_list
         self.observe_batch = observe_batch
+        # Wraps each loader's batch function in a span; None while tracing is off.
+        self.trace_batch = trace_batch
         self.max_search_length = max_search_length
         self.loaders = Loaders(self)
 

@@ -176,7 +176,11 @@ class Loaders:
                 del self.__dict__[name]
 
     def _loader(self, name: str, batch: BatchFn) -> DataLoader[Any, Any]:
-        """A dataloader whose batch sizes are reported (the metrics hook of the context)."""
+        """A dataloader whose batch sizes are reported (the metrics hook of the context), and
+        whose batches are spans while tracing is on (its tracing hook)."""
+        trace = self._context.trace_batch
+        if trace is not None:
+            batch = trace(name, batch)
         observe = self._context.observe_batch
         if observe is None:
             return SharedFutureLoader(batch)

@@ -85,6 +85,12 @@ async def start_job(
     return payloads.JobPayload(job=Job.from_model(job))
 
 
+def trace_context(context: Context) -> dict[str, str] | None:
+    """The request's trace, for a job row to carry to the worker (None while tracing is off)."""
+    carrier = context.jobs.trace_carrier
+    return carrier() if carrier is not None else None
+
+
 async def run(
     context: Context,
     work: Callable[[AsyncSession, Viewer], Awaitable[T]],
@@ -414,6 +420,7 @@ class Mutation:
                 csv_text=input.csv,
                 idempotency_key=input.idempotency_key,
                 request_id=context.request_id,
+                trace_context=trace_context(context),
                 limits=context.jobs.limits,
                 settings=context.jobs.imports,
             ),
@@ -435,6 +442,7 @@ class Mutation:
                 export_format=input.format.value,
                 idempotency_key=input.idempotency_key,
                 request_id=context.request_id,
+                trace_context=trace_context(context),
                 limits=context.jobs.limits,
             ),
         )
@@ -454,6 +462,7 @@ class Mutation:
                 issue_id=require_pk(input.issue_id, "Issue", ["input", "issueId"]),
                 idempotency_key=input.idempotency_key,
                 request_id=context.request_id,
+                trace_context=trace_context(context),
                 limits=context.jobs.limits,
             ),
         )

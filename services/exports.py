@@ -71,6 +71,7 @@ async def start_export(
     idempotency_key: str | None,
     request_id: str | None,
     limits: JobLimits,
+    trace_context: dict[str, str] | None = None,
 ) -> tuple[Job, bool]:
     project = await ProjectService(session, viewer).get_for_write(
         project_id, ["input", "projectId"]
@@ -83,6 +84,7 @@ async def start_export(
         params={"project_id": project.id, "format": export_format},
         idempotency_key=idempotency_key,
         request_id=request_id,
+        trace_context=trace_context,
     )
 
 

@@ -57,6 +57,7 @@ async def start_import(
     request_id: str | None,
     limits: JobLimits,
     settings: ImportSettings,
+    trace_context: dict[str, str] | None = None,
 ) -> tuple[Job, bool]:
     project = await ProjectService(session, viewer).get_for_write(
         project_id, ["input", "projectId"]
@@ -75,6 +76,7 @@ async def start_import(
         params={"project_id": project.id},
         idempotency_key=idempotency_key,
         request_id=request_id,
+        trace_context=trace_context,
         job_input=JobInput(data=data, content_type="text/csv", filename="import.csv"),
     )
 

@@ -28,6 +28,7 @@ async def start_triage(
     idempotency_key: str | None,
     request_id: str | None,
     limits: JobLimits,
+    trace_context: dict[str, str] | None = None,
 ) -> tuple[Job, bool]:
     issue = await session.get(Issue, issue_id)
     if issue is None or not viewer.can_read(issue.workspace_id):
@@ -38,6 +39,7 @@ async def start_triage(
         params={"issue_id": issue.id},
         idempotency_key=idempotency_key,
         request_id=request_id,
+        trace_context=trace_context,
     )
 
 

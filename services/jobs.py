@@ -158,8 +158,12 @@ class JobService:
         idempotency_key: str | None,
         request_id: str | None,
         job_input: JobInput | None = None,
+        trace_context: dict[str, str] | None = None,
     ) -> tuple[Job, bool]:
         """Write a QUEUED job row; ``(job, False)`` when the idempotency key names an earlier one.
+
+        ``trace_context`` (W3C trace headers, while tracing is on) is kept with the row, so
+        every run of the job, however it is enqueued, continues the trace that started it.
 
         The caller commits, then enqueues (docs/architecture.md, rule 4): the row is the outbox.
         """
@@ -187,6 +191,7 @@ class JobService:
             enqueue_seq=1,
             idempotency_key=idempotency_key,
             request_id=request_id,
+            trace_context=trace_context,
         )
         self.session.add(job)
         await self.session.flush()

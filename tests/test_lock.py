@@ -284,7 +284,7 @@ def test_a_dependency_the_lock_lacks_is_reported(dev_lock: Lock) -> None:
     project = dict(pyproject["project"])
     project["dependencies"] = [
         *(line for line in project["dependencies"] if not line.startswith("orjson")),
-        "opentelemetry-sdk>=1.30",
+        "sentry-sdk>=2.0",  # (a package the lock does not hold)
         "fastapi>=999",
     ]
     requirements = project_requirements({"project": project}, locked_extras())
@@ -292,11 +292,11 @@ def test_a_dependency_the_lock_lacks_is_reported(dev_lock: Lock) -> None:
 
     problems = missing_pins(requirements, dev_lock.pins, environments)
     assert len(problems) == 2, problems
-    assert problems[0].startswith("opentelemetry-sdk>=1.30: not in the lock (CPython 3.11 on")
+    assert problems[0].startswith("sentry-sdk>=2.0: not in the lock (CPython 3.11 on")
     assert problems[1].startswith("fastapi>=999: locked at ")
 
     assert direct_mismatches(requirements, dev_lock.pins, PYPROJECT_ROOT) == [
-        "opentelemetry-sdk: required but not locked as such",
+        "sentry-sdk: required but not locked as such",
         "orjson: locked as required but no longer required",
     ]
     # A marker the environment does not match: not required there, so not reported.

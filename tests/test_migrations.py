@@ -64,11 +64,13 @@ TABLES_ADDED = {
     },
     "0002": {"jobs", "job_files", "job_file_chunks", "issue_insights"},
     "0003": {"trusted_documents"},
+    "0004": set(),  # a column: jobs.trace_context
 }
 ENUMS_ADDED = {
     "0001": {"role", "issue_status", "issue_priority"},
     "0002": {"job_kind", "job_status"},
     "0003": set(),
+    "0004": set(),
 }
 
 # Everything of ours in the database, as text that names it and says what it is. Alembic's own
@@ -261,6 +263,10 @@ async def write_data(engine: AsyncEngine) -> None:
             idempotency_key=None,
             request_id=None,
             limits=JobLimits(),
+            # 0004: the trace it continues.
+            trace_context={
+                "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            },
         )
         session.add(
             IssueInsight(
