@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -18,7 +17,6 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
-    case,
     delete,
     exists,
     func,
@@ -31,7 +29,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
-    CLOSED_STATUSES,
     Issue,
     IssueLabel,
     IssuePriority,
@@ -43,6 +40,13 @@ from db.models import (
 from db.statements import Prepared, Row, Statements
 from services import validation
 from services.errors import DomainError, Invalid, NotFound
+from services.issue_rules import (
+    bump_counter,
+    closed_at,
+    closed_at_on_create,
+    is_closed,
+    take_numbers,
+)
 from services.labels import LabelService
 from services.pagination import (
     Listing,
@@ -60,7 +64,7 @@ from services.pagination import (
     ids_param,
 )
 from services.projects import PROJECTS, ProjectService
-from services.tenancy import visible_by_ids
+from services.tenancy import get_for_write, visible_by_ids
 from services.unset import Maybe, Unset
 from services.users import joined_user
 from services.viewer import WRITERS, Viewer
@@ -175,16 +179,6 @@ class IssueQuery:
             "labels": list(self.label_ids or ()),
             "search": self.search,
         }
-
-
-def _closed_at(status: IssueStatus, current: datetime | None) -> Any:
-    """Set when moving to DONE/CANCELED, cleared when moving back to an open status.
-
-    The closedAt rule of docs/architecture.md (domain rules).
-    """
-    if status in CLOSED_STATUSES:
-        return current if current is not None else func.now()
-    return None
 
 
 PROJECT_PREFIX = "project."
@@ -316,12 +310,11 @@ def _create_issue_statement() -> Prepared:
     numbers stay consecutive) and the issue inserted, returning the issue and its project."""
     project_columns = ("id", "workspace_id", "key", "name", "description", "issue_counter")
     counter = (
-        update(Project)
+        bump_counter()
         .where(
             _projects.c.id == bindparam("project", type_=BigInteger),
             _projects.c.workspace_id == any_(ids_param("writable")),
         )
-        .values(issue_counter=_projects.c.issue_counter + 1)
         .returning(*(_projects.c[n] for n in project_columns))
         .cte("counter")
     )
@@ -349,7 +342,7 @@ def _create_issue_statement() -> Prepared:
                 bindparam("status", type_=_issues.c.status.type),
                 bindparam("priority", type_=_issues.c.priority.type),
                 bindparam("reporter", type_=BigInteger),
-                case((closed, func.now())),
+                closed_at_on_create(closed),
             ),
         )
         .returning(*ISSUES.columns)
@@ -401,7 +394,7 @@ async def create_issue_at_once(
             "status": status,
             "priority": priority or IssuePriority.NONE,
             "reporter": viewer.user_id,
-            "closed": status in CLOSED_STATUSES,
+            "closed": is_closed(status),
         },
     )
     return rows[0] if rows else None
@@ -445,14 +438,7 @@ class IssueService:
         labels = await LabelService(self.session, self.viewer).require_in_workspace(
             project.workspace_id, label_ids or [], ["input", "labelIds"]
         )
-        # The row lock taken by this UPDATE serializes concurrent creators on the project.
-        number = await self.session.scalar(
-            update(Project)
-            .where(Project.id == project.id)
-            .values(issue_counter=Project.issue_counter + 1)
-            .returning(Project.issue_counter)
-        )
-        assert number is not None
+        [number] = await take_numbers(self.session, project.id)
         issue_id = await self.session.scalar(
             insert(Issue)
             .values(
@@ -465,7 +451,7 @@ class IssueService:
                 priority=priority or IssuePriority.NONE,
                 reporter_id=self.viewer.user_id,
                 assignee_id=assignee_id,
-                closed_at=_closed_at(status, None),
+                closed_at=closed_at(status),
             )
             .returning(Issue.id)
         )
@@ -477,11 +463,16 @@ class IssueService:
         return await self.session.get_one(Issue, issue_id)
 
     async def get_for_write(self, issue_id: int, action: str) -> Issue:
-        issue = await self.session.get(Issue, issue_id, with_for_update=True)
-        if issue is None or not self.viewer.can_read(issue.workspace_id):
-            raise NotFound("Issue not found.", ["input", "id"])
-        self.viewer.require_role(issue.workspace_id, WRITERS, action=action)
-        return issue
+        return await get_for_write(
+            self.session,
+            self.viewer,
+            Issue,
+            issue_id,
+            missing="Issue not found.",
+            field=["input", "id"],
+            action=action,
+            lock=True,
+        )
 
     async def update(
         self,
@@ -504,7 +495,7 @@ class IssueService:
             if status is None:
                 raise Invalid("Status cannot be null.", ["input", "status"])
             values["status"] = status
-            values["closed_at"] = _closed_at(status, issue.closed_at)
+            values["closed_at"] = closed_at(status, issue.closed_at)
         if not isinstance(priority, Unset):
             if priority is None:
                 raise Invalid("Priority cannot be null.", ["input", "priority"])
