@@ -122,8 +122,8 @@ def seed(
     if not bench:
         typer.echo(_demo_token(settings, email))
         return
+    from seeding.bench import BenchShape, seed_bench
     from services import auth
-    from services.bench_seed import BenchShape, seed_bench
 
     async def work(session: AsyncSession) -> str:
         seeded = await seed_bench(session, BenchShape(issues=issues))

@@ -1,7 +1,7 @@
 """Issue numbering and the ``closedAt`` rule, written once for every writer of issues.
 
 ``services/issues.py`` (one issue, and its one-statement fast path), ``services/imports.py``
-(a batch) and the benchmark seeding (``services/bench_seed.py``) all number issues and set
+(a batch) and the benchmark seeding (``seeding/bench.py``) all number issues and set
 ``closed_at`` through these, so the rules of docs/architecture.md cannot drift between them.
 """
 

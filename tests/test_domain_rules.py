@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import Issue, IssueStatus, Label, Project, Role
 from db.statements import EngineStatements
+from seeding.bench import BenchShape, seed_bench
 from services import auth
 from services.errors import Forbidden, NotFound
 from services.issue_rules import take_numbers
@@ -125,6 +126,26 @@ async def test_closed_at_is_set_on_close_kept_while_closed_and_cleared_on_reopen
         closed = await _set_status(service, open_.id, IssueStatus.DONE)
         assert closed.closed_at is not None
         await session.commit()
+
+
+async def test_bench_seeding_numbers_and_closes_by_the_same_rules(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    shape = BenchShape(users=3, projects=2, issues=40, labels=4, comments_per_issue=1)
+    async with session_factory() as session:
+        seeded = await seed_bench(session, shape)
+        await session.commit()
+        projects = (await session.execute(select(Project.id, Project.issue_counter))).all()
+        columns = (Issue.project_id, Issue.number, Issue.status, Issue.closed_at, Issue.created_at)
+        issues = (await session.execute(select(*columns))).all()
+    assert seeded.project_keys == ["P0", "P1"]
+    for project_id, counter in projects:
+        numbers = sorted(i.number for i in issues if i.project_id == project_id)
+        assert numbers == list(range(1, counter + 1))
+        assert counter == 20
+    for issue in issues:
+        closed = issue.status in (IssueStatus.DONE, IssueStatus.CANCELED)
+        assert issue.closed_at == (issue.created_at if closed else None)
 
 
 async def test_get_for_write_hides_foreign_rows_and_refuses_readers(

@@ -1,8 +1,9 @@
 """Deterministic benchmark data (`issuegraph seed --bench`), written with bulk inserts.
 
 1 workspace, 50 users, 5 projects, 10,000 issues (3 labels and 5 comments each), 20 labels.
-Row-by-row service calls would take minutes; these are multi-row INSERTs in a few statements
-per table, so seeding takes seconds. Same input, same rows (a seeded ``random.Random``).
+Not product code (``seeding/__init__.py``). Row-by-row service calls would take minutes; these
+are multi-row INSERTs in a few statements per table, so seeding takes seconds. Same input, same
+rows (a seeded ``random.Random``).
 """
 
 from __future__ import annotations
