@@ -2,100 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cli_support import (
+    fail_on_domain_error,
+    migrate_database,
+    require_database,
+    resolved_settings,
+    with_session,
+)
 from app.settings import Settings, get_settings, to_async_database_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from db.migrate import Migration
 
 cli = typer.Typer(help="issuegraph: async GraphQL service layer for an issue tracker.")
-T = TypeVar("T")
-
-
-def resolved_settings() -> Settings:
-    """Settings, with the URLs a running `issuegraph dev` recorded when none are configured."""
-    settings = get_settings()
-    if settings.database_url and settings.redis_url:
-        return settings
-    from app.embedded import read_recorded_urls
-
-    recorded = read_recorded_urls(settings.data_dir)
-    if recorded is None:
-        return settings
-    return settings.model_copy(
-        update={
-            "database_url": settings.database_url or to_async_database_url(recorded.database_url),
-            "redis_url": settings.redis_url or recorded.redis_url,
-        }
-    )
-
-
-def _require_database(settings: Settings) -> str:
-    if not settings.database_url:
-        typer.echo(
-            "No database: set ISSUEGRAPH_DATABASE_URL, or start `issuegraph dev` first.", err=True
-        )
-        raise typer.Exit(2)
-    return settings.database_url
-
-
-def _with_session(
-    settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, commit: bool = True
-) -> T:
-    """Run ``work`` in one session on a short-lived engine, committing on success."""
-    from db.engine import create_engine, create_session_factory
-
-    async def main() -> T:
-        engine = create_engine(_require_database(settings), pool_size=1, max_overflow=0)
-        try:
-            async with create_session_factory(engine)() as session:
-                result = await work(session)
-                if commit:
-                    await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
-
-
-def _fail_on_domain_error(run: Callable[[], T]) -> T:
-    from services.errors import DomainError
-
-    try:
-        return run()
-    except DomainError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _migrate(settings: Settings, to: str = "head") -> Migration:
-    from db.engine import create_engine
-    from db.migrate import migrate_to
-
-    async def main() -> Migration:
-        engine = create_engine(_require_database(settings), pool_size=1, max_overflow=0)
-        try:
-            return await migrate_to(engine, to)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
 
 
 @cli.command()
@@ -114,7 +46,7 @@ def migrate(
     from db.migrate import MigrationError, UnknownRevision
 
     try:
-        migration = _migrate(resolved_settings(), to)
+        migration = migrate_database(resolved_settings(), to)
     except MigrationError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2 if isinstance(error, UnknownRevision) else 1) from None
@@ -131,8 +63,8 @@ def create_user(
     from services import auth
 
     settings = resolved_settings()
-    user = _fail_on_domain_error(
-        lambda: _with_session(settings, lambda s: auth.create_user(s, email=email, name=name))
+    user = fail_on_domain_error(
+        lambda: with_session(settings, lambda s: auth.create_user(s, email=email, name=name))
     )
     typer.echo(to_global_id("User", user.id))
 
@@ -149,8 +81,8 @@ def create_token(
     from services import auth
 
     settings = resolved_settings()
-    token = _fail_on_domain_error(
-        lambda: _with_session(
+    token = fail_on_domain_error(
+        lambda: with_session(
             settings,
             lambda s: auth.create_token(s, email=email, label=label, expires_in_days=expires_in),
         )
@@ -164,7 +96,7 @@ def revoke_token(token: str) -> None:
     """Revoke a token; it stops working on the next request."""
     from services import auth
 
-    revoked = _with_session(resolved_settings(), lambda s: auth.revoke_token(s, token))
+    revoked = with_session(resolved_settings(), lambda s: auth.revoke_token(s, token))
     if not revoked:
         typer.echo("error: no such active token", err=True)
         raise typer.Exit(1)
@@ -186,12 +118,12 @@ def seed(
 ) -> None:
     """Create demo (or --bench) data and print a token on the last line."""
     settings = resolved_settings()
-    _migrate(settings)
+    migrate_database(settings)
     if not bench:
         typer.echo(_demo_token(settings, email))
         return
+    from seeding.bench import BenchShape, seed_bench
     from services import auth
-    from services.bench_seed import BenchShape, seed_bench
 
     async def work(session: AsyncSession) -> str:
         seeded = await seed_bench(session, BenchShape(issues=issues))
@@ -199,7 +131,7 @@ def seed(
         typer.echo(f"Seeded workspace '{seeded.workspace_slug}', projects {projects}.", err=True)
         return await auth.create_token(session, email=seeded.owner_email, label="bench")
 
-    typer.echo(_fail_on_domain_error(lambda: _with_session(settings, work)))
+    typer.echo(fail_on_domain_error(lambda: with_session(settings, work)))
 
 
 def _demo_token(settings: Settings, email: str) -> str:
@@ -210,7 +142,7 @@ def _demo_token(settings: Settings, email: str) -> str:
         await seed_demo(session, email)
         return await auth.create_token(session, email=email, label="demo")
 
-    return _with_session(settings, work)
+    return with_session(settings, work)
 
 
 @cli.command("export-schema")
@@ -252,7 +184,7 @@ def documents_register(
     except DocumentError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
-    new = _with_session(settings, lambda s: register_documents(s, operations))
+    new = with_session(settings, lambda s: register_documents(s, operations))
     for operation in operations:
         typer.echo(f"{operation.sha256}  {operation.name or '-'}  {operation.source}")
     typer.echo(
@@ -272,7 +204,7 @@ def serve(
     from app.http_protocol import HttpProtocol
 
     settings = resolved_settings()
-    _require_database(settings)
+    require_database(settings)
     _export_urls(settings)
     _metrics_dir()
     # uvicorn re-raises SIGTERM after its graceful shutdown; exit 0 instead of dying by it.
@@ -303,7 +235,7 @@ def worker(
     from app.worker import worker_settings
 
     settings = resolved_settings()
-    _require_database(settings)
+    require_database(settings)
     if not settings.redis_url:
         typer.echo("No Redis: set ISSUEGRAPH_REDIS_URL, or start `issuegraph dev` first.", err=True)
         raise typer.Exit(2)
@@ -365,7 +297,7 @@ def dev(
 
             record_urls(Path(settings.data_dir), embedded.urls)
         _export_urls(settings)
-        _migrate(settings)
+        migrate_database(settings)
         typer.echo("Database migrated. Seeding the demo workspace ...", err=True)
         token = _demo_token(settings, settings.dev_demo_email)
         host = host or settings.host

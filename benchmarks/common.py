@@ -32,7 +32,7 @@ READ_PROJECT = "P0"
 WRITE_PROJECT = "P4"
 TRIAGE_PROJECT = "P1"
 WORKSPACE_SLUG = "bench"
-# `issuegraph seed --bench` (services/bench_seed.py): 10,000 issues over 5 projects, numbered
+# `issuegraph seed --bench` (seeding/bench.py): 10,000 issues over 5 projects, numbered
 # 1..2,000 in each, every one with 3 labels and 5 comments.
 READ_PROJECT_ISSUES = 2_000
 # Under load W2 asks for a random issue of P0 on every request (wrk/graphql.lua), from this

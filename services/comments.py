@@ -21,7 +21,7 @@ from services.pagination import (
     decode_datetime,
     fetch_pages,
 )
-from services.tenancy import visible_by_ids
+from services.tenancy import get_for_write, visible_by_ids
 from services.users import joined_user
 from services.viewer import WRITERS, Viewer
 
@@ -79,10 +79,15 @@ class CommentService:
         self.viewer = viewer
 
     async def add(self, *, issue_id: int, body: str) -> Comment:
-        issue = await self.session.get(Issue, issue_id)
-        if issue is None or not self.viewer.can_read(issue.workspace_id):
-            raise NotFound("Issue not found.", ["input", "issueId"])
-        self.viewer.require_role(issue.workspace_id, WRITERS, action="comment")
+        issue = await get_for_write(
+            self.session,
+            self.viewer,
+            Issue,
+            issue_id,
+            missing="Issue not found.",
+            field=["input", "issueId"],
+            action="comment",
+        )
         body = validation.body(body, ["input", "body"], "Comment", required=True)
         comment = Comment(
             workspace_id=issue.workspace_id,

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
-    CLOSED_STATUSES,
     Issue,
     IssueLabel,
     IssuePriority,
@@ -29,6 +28,7 @@ from db.models import (
 )
 from services.csv_import import CsvHeaderError, ImportRow, RowError, parse_issue_csv
 from services.errors import Invalid
+from services.issue_rules import closed_at, take_numbers
 from services.job_runs import JobRun
 from services.jobs import JobInput, JobLimits, JobService
 from services.projects import ProjectService
@@ -230,30 +230,23 @@ async def _insert_batch(
     batch: list[tuple[ImportRow, int | None, list[int]]],
 ) -> None:
     """One batch in one transaction: numbers, issues (one statement), their labels."""
-    last = await session.scalar(
-        update(Project)
-        .where(Project.id == project.id)
-        .values(issue_counter=Project.issue_counter + len(batch))
-        .returning(Project.issue_counter)
-    )
-    assert last is not None
-    first_number = last - len(batch) + 1
+    numbers = await take_numbers(session, project.id, len(batch))
     now = datetime.now(UTC)
     values = []
-    for offset, (row, assignee_id, _) in enumerate(batch):
+    for number, (row, assignee_id, _) in zip(numbers, batch, strict=True):
         status = row.status or IssueStatus.BACKLOG
         values.append(
             {
                 "workspace_id": project.workspace_id,
                 "project_id": project.id,
-                "number": first_number + offset,
+                "number": number,
                 "title": row.title,
                 "body": row.body,
                 "status": status,
                 "priority": row.priority or IssuePriority.NONE,
                 "reporter_id": reporter_id,
                 "assignee_id": assignee_id,
-                "closed_at": now if status in CLOSED_STATUSES else None,
+                "closed_at": closed_at(status, now=now),
                 "import_job_id": job_id,
                 "import_line": row.line,
             }

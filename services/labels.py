@@ -23,7 +23,7 @@ from services.pagination import (
     fetch_pages,
     ids_param,
 )
-from services.tenancy import visible_by_ids
+from services.tenancy import get_for_write, visible_by_ids
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
@@ -109,11 +109,15 @@ class LabelService:
         return label
 
     async def _get_for_write(self, label_id: int, action: str) -> Label:
-        label = await self.session.get(Label, label_id)
-        if label is None or not self.viewer.can_read(label.workspace_id):
-            raise NotFound("Label not found.", ["input", "id"])
-        self.viewer.require_role(label.workspace_id, WRITERS, action=action)
-        return label
+        return await get_for_write(
+            self.session,
+            self.viewer,
+            Label,
+            label_id,
+            missing="Label not found.",
+            field=["input", "id"],
+            action=action,
+        )
 
     async def update(self, *, label_id: int, name: Maybe[str], color: Maybe[str]) -> Label:
         label = await self._get_for_write(label_id, "change labels")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Project, Workspace
 from db.statements import Prepared, Row, Statements
 from services import validation
-from services.errors import Conflict, NotFound
+from services.errors import Conflict
 from services.pagination import (
     Listing,
     Page,
@@ -23,7 +23,7 @@ from services.pagination import (
     fetch_pages,
     ids_param,
 )
-from services.tenancy import visible_by_ids
+from services.tenancy import get_for_write, visible_by_ids
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
@@ -90,11 +90,15 @@ class ProjectService:
 
     async def get_for_write(self, project_id: int, field: Sequence[str]) -> Project:
         """The project, if it exists and the viewer may write in its workspace."""
-        project = await self.session.get(Project, project_id)
-        if project is None or not self.viewer.can_read(project.workspace_id):
-            raise NotFound("Project not found.", field)
-        self.viewer.require_role(project.workspace_id, WRITERS, action="change projects")
-        return project
+        return await get_for_write(
+            self.session,
+            self.viewer,
+            Project,
+            project_id,
+            missing="Project not found.",
+            field=field,
+            action="change projects",
+        )
 
     async def create(
         self, *, workspace_id: int, key: str, name: str, description: str | None

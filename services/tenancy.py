@@ -1,15 +1,29 @@
-"""Statements scoped to the viewer's workspaces: the one place a batch lookup applies tenancy."""
+"""Tenancy applied once: batch lookups scoped to the viewer's workspaces, and the load a write
+starts with (the row, ``NotFound`` if it is another tenant's, then the writer check)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Protocol, TypeVar
 
 from sqlalchemy import any_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.statements import Prepared, Row, Statements
+from services.errors import NotFound
 from services.pagination import Listing, ids_param
-from services.viewer import Viewer
+from services.viewer import WRITERS, Viewer
+
+
+class Tenanted(Protocol):
+    """A mapped row that belongs to one workspace."""
+
+    @property
+    def workspace_id(self) -> int: ...
+
+
+T = TypeVar("T", bound=Tenanted)
 
 
 @cache
@@ -36,3 +50,25 @@ async def visible_by_ids(
     )
     by_id = {row["id"]: row for row in rows}
     return [by_id.get(i) for i in ids]
+
+
+async def get_for_write(
+    session: AsyncSession,
+    viewer: Viewer,
+    model: type[T],
+    row_id: int,
+    *,
+    missing: str,
+    field: Sequence[str],
+    action: str,
+    lock: bool = False,
+) -> T:
+    """The row a mutation changes: ``NotFound`` (with ``missing``) when it does not exist or is
+    another tenant's (the two look the same, so a non-member learns nothing), ``Forbidden`` when
+    the viewer's role may not ``action``. ``lock`` takes the row lock (``FOR UPDATE``) for writes
+    that read the row before changing it."""
+    row = await session.get(model, row_id, with_for_update=True if lock else None)
+    if row is None or not viewer.can_read(row.workspace_id):
+        raise NotFound(missing, field)
+    viewer.require_role(row.workspace_id, WRITERS, action=action)
+    return row

@@ -1,8 +1,9 @@
 """Deterministic benchmark data (`issuegraph seed --bench`), written with bulk inserts.
 
 1 workspace, 50 users, 5 projects, 10,000 issues (3 labels and 5 comments each), 20 labels.
-Row-by-row service calls would take minutes; these are multi-row INSERTs in a few statements
-per table, so seeding takes seconds. Same input, same rows (a seeded ``random.Random``).
+Not product code (``seeding/__init__.py``). Row-by-row service calls would take minutes; these
+are multi-row INSERTs in a few statements per table, so seeding takes seconds. Same input, same
+rows (a seeded ``random.Random``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
-    CLOSED_STATUSES,
     Comment,
     Issue,
     IssueLabel,
@@ -29,6 +29,7 @@ from db.models import (
     Workspace,
 )
 from services.errors import Conflict
+from services.issue_rules import closed_at, take_numbers
 
 BENCH_SLUG = "bench"
 WORDS = [
@@ -139,7 +140,8 @@ async def seed_bench(session: AsyncSession, shape: BenchShape | None = None) -> 
     per_project = shape.issues // shape.projects
     issues: list[dict[str, object]] = []
     for p, project_id in enumerate(project_ids):
-        for number in range(1, per_project + 1):
+        # A fresh project: numbers 1..per_project, and its counter left at per_project.
+        for number in await take_numbers(session, project_id, per_project):
             created = base + timedelta(minutes=p * per_project + number)
             status = rng.choice(STATUSES)
             issues.append(
@@ -155,7 +157,7 @@ async def seed_bench(session: AsyncSession, shape: BenchShape | None = None) -> 
                     "assignee_id": rng.choice(user_ids) if rng.random() < 0.8 else None,
                     "created_at": created,
                     "updated_at": created,
-                    "closed_at": created if status in CLOSED_STATUSES else None,
+                    "closed_at": closed_at(status, now=created),
                 }
             )
     issue_ids: list[int] = []
@@ -166,9 +168,6 @@ async def seed_bench(session: AsyncSession, shape: BenchShape | None = None) -> 
                 issues[start : start + CHUNK],
             )
         )
-    await session.execute(
-        update(Project).values(issue_counter=per_project).where(Project.id.in_(project_ids))
-    )
     await _bulk(
         session,
         IssueLabel,
