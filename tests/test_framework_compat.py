@@ -18,6 +18,9 @@ from schema.framework_compat import EXECUTOR_MEMBERS, SUPPORTED, check_versions
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_PACKAGES = ("app", "schema", "resolvers", "services", "jobs", "db")
 COMPAT_MODULE = ROOT / "schema" / "framework_compat.py"
+DRIVER_COMPAT_MODULE = ROOT / "db" / "driver_compat.py"
+# The private members of SQLAlchemy, Alembic and asyncpg that db/driver_compat.py holds.
+DRIVER_INTERNALS = frozenset({"_invalidate", "_upgrade_revs", "_downgrade_revs", "_cancellations"})
 
 # graphql-core's public API: the names in the ``__all__`` of its top level and of its
 # documented subpackages.
@@ -218,3 +221,25 @@ def test_pyproject_bounds_the_frameworks_to_the_supported_ranges() -> None:
 def test_the_compat_module_exports_what_it_declares() -> None:
     for name in framework_compat.__all__:
         assert hasattr(framework_compat, name), name
+
+
+def driver_touches(source: str) -> Iterator[str]:
+    """Each use of a private driver member in ``source`` (as an attribute or a string)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in DRIVER_INTERNALS:
+            yield f"{node.lineno}: attribute {node.attr}"
+        elif isinstance(node, ast.Constant) and node.value in DRIVER_INTERNALS:
+            yield f"{node.lineno}: string {node.value!r}"
+
+
+def test_only_the_driver_compat_module_touches_private_driver_members() -> None:
+    touches = [
+        f"{path.relative_to(ROOT)}:{touch}"
+        for path in product_modules()
+        if path != DRIVER_COMPAT_MODULE
+        for touch in driver_touches(path.read_text())
+    ]
+    assert touches == []
+    planted = 'pool._invalidate(c, e)\ngetattr(connection, "_cancellations", ())\n'
+    found = list(driver_touches(planted))
+    assert found == ["1: attribute _invalidate", "2: string '_cancellations'"]
