@@ -177,10 +177,11 @@ def documents_register(
     """
     from app.persisted import DocumentError, operations_in, register_documents
     from app.schema import schema
+    from schema.framework_compat import graphql_core_schema
 
     settings = resolved_settings()
     try:
-        operations = operations_in(path, schema._schema)
+        operations = operations_in(path, graphql_core_schema(schema))
     except DocumentError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

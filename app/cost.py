@@ -31,9 +31,10 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     VariableNode,
+    VariableValues,
     get_named_type,
+    get_variable_values,
 )
-from graphql.execution.values import VariableValues, get_variable_values
 
 CompositeType = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 

@@ -17,9 +17,7 @@ from graphql import (
     parse,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
-from strawberry.types.graphql import OperationType
 
 from app import metrics
 from app.cost import CostRules, estimate_nodes
@@ -28,18 +26,18 @@ from app.errors import RETRY_AFTER_SECONDS, timed_out, unavailable
 from app.observability import current_request
 from app.rate_limit import RateLimiter, request_points
 from resolvers.context import RateLimitInfo
+from schema.framework_compat import (
+    OperationType,
+    graphql_core_schema,
+    limit_error_code,
+    validate_document,
+)
 from schema.selection import IdentityCache
 from services.errors import DomainError
 
 log = structlog.get_logger("issuegraph.graphql")
 
 # The refusals of strawberry's limit rules, recognised by their messages.
-_LIMIT_CODES = (
-    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
-    ("aliases found", "TOO_MANY_ALIASES"),
-    ("tokens. Parsing aborted", "TOO_MANY_TOKENS"),
-)
-
 # How a domain error raised outside a mutation payload (a query argument) is coded.
 _DOMAIN_CODES = {"INVALID": "BAD_USER_INPUT"}
 
@@ -75,7 +73,7 @@ class DocumentCaches(SchemaExtension):
         ctx = self.execution_context
         document = ctx.graphql_document
         assert document is not None  # validation runs after a successful parse
-        schema, rules = ctx.schema._schema, (*ctx.validation_rules, *self.rules)
+        schema, rules = graphql_core_schema(ctx.schema), (*ctx.validation_rules, *self.rules)
         ctx.pre_execution_errors = _VALIDATED.get(
             document, (schema, rules), lambda: validate_document(schema, document, rules)
         )
@@ -195,9 +193,9 @@ class ErrorPolicy(SchemaExtension):
         if original is None:
             # Syntax, validation and coercion errors stay as they are; the limits' refusals
             # (strawberry's rules carry no code) get one a client can act on.
-            for fragment, code in _LIMIT_CODES:
-                if fragment in error.message and not (error.extensions or {}).get("code"):
-                    return self._with(error, error.message, {"code": code})
+            code = limit_error_code(error.message)
+            if code is not None and not (error.extensions or {}).get("code"):
+                return self._with(error, error.message, {"code": code})
             return error
         if isinstance(original, DomainError):
             code = _DOMAIN_CODES.get(original.code, original.code)
@@ -306,7 +304,11 @@ class QueryBudget:
         if found.operation is None:
             return
         nodes = estimate_nodes(
-            ctx.schema._schema, found.operation, found.fragments, ctx.variables or {}, self.rules
+            graphql_core_schema(ctx.schema),
+            found.operation,
+            found.fragments,
+            ctx.variables or {},
+            self.rules,
         )
         context = ctx.context
         # Operations of one batch share the context: the budget holds for the whole request.

@@ -20,19 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
+from strawberry import UNSET
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.base import BaseRequestProtocol
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
-from strawberry.types.unset import UNSET
 
 from app import gc_tuning
 from app.admission import Admission, AdmissionControl
@@ -63,6 +56,14 @@ from db.engine import create_engine, create_read_session_factory, create_session
 from db.statements import EngineStatements
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
 from resolvers.context import Context, JobWiring
+from schema.framework_compat import (
+    BaseGraphQLTransportWSHandler,
+    BaseRequestProtocol,
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+    OperationType,
+    SubscribeMessage,
+)
 from services.imports import ImportSettings
 from services.jobs import JobLimits
 

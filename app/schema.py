@@ -21,20 +21,19 @@ from app.tracing import Tracing
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
+from schema.framework_compat import SchemaWithExecuteHook
 
 
-class IssuegraphSchema(strawberry.Schema):
+class IssuegraphSchema(SchemaWithExecuteHook):
     # Set by `build_schema`; the plain graphql-core executor until then.
     execution_engine: CompiledEngine | None = None
 
-    def _get_execute_function(self) -> Callable[..., Any]:
+    def execute_function(self) -> Callable[..., Any] | None:
         """Operations run on compiled plans (app.compiled), which fall back to graphql-core.
 
-        Strawberry calls this inside its ``executing()`` hook, so every extension sees both
-        paths alike. (A private hook of strawberry's; tests/test_compiled.py checks it holds.)
+        Every extension sees both paths alike (``SchemaWithExecuteHook``; tests/test_compiled.py
+        checks that strawberry calls it).
         """
-        if self.execution_engine is None:
-            return super()._get_execute_function()
         return self.execution_engine
 
     def process_errors(

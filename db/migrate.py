@@ -24,6 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.driver_compat import migration_steps
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant works; it keeps two processes (API and worker starting together, or two
 # operators) from migrating at the same time, in either direction.
@@ -155,9 +157,7 @@ def _migrate(connection: Connection, script: ScriptDirectory, target: tuple[str,
 
     # What `alembic.command.upgrade` / `downgrade` hand to env.py, on our connection.
     def steps(revision: Any, _context: MigrationContext) -> Any:
-        if direction == "upgrade":
-            return script._upgrade_revs(destination, revision)
-        return script._downgrade_revs(destination, revision)
+        return migration_steps(script, direction == "upgrade", destination, revision)
 
     with EnvironmentContext(
         alembic_config(), script, fn=steps, destination_rev=destination

@@ -31,6 +31,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
+from db.driver_compat import invalidate_pool, pending_cancellations
+
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 StatementListener = Callable[[str], None]
@@ -57,11 +59,12 @@ async def _cancel_sent(connection: object) -> None:
     """Let asyncpg send the server its cancel request for the statement just cancelled.
 
     asyncpg asks for it from a callback on the next turn of the loop, in a task of its own
-    (``Connection._cancellations``, private: without it this only yields once, and the
-    server's ``client_connection_check_interval`` (db.engine) stops the statement instead).
+    (private: ``db.driver_compat.pending_cancellations``; without it this only yields once,
+    and the server's ``client_connection_check_interval`` (db.engine) stops the statement
+    instead).
     """
     await asyncio.sleep(0)
-    pending = list(getattr(connection, "_cancellations", ()))
+    pending = pending_cancellations(connection)
     if pending:
         await asyncio.wait(pending, timeout=CANCEL_WAIT_SECONDS)
 
@@ -174,7 +177,7 @@ class EngineStatements:
                     # The server went away (restart, outage): every pooled connection made
                     # before now is as dead as this one. Invalidate them all, as SQLAlchemy
                     # does on its own disconnects, so they are made anew on their next use.
-                    self._engine.sync_engine.pool._invalidate(pooled, error)
+                    invalidate_pool(self._engine.sync_engine.pool, pooled, error)
                 elif not isinstance(error, asyncpg.PostgresError):
                     # Cancelled mid-statement (a disconnect, a deadline): the connection may
                     # still be busy with it, so it must not go back to the pool. But first

@@ -25,6 +25,8 @@ from graphql import (
 )
 from strawberry.types import Info
 
+from schema.framework_compat import raw_info
+
 V = TypeVar("V")
 
 
@@ -91,7 +93,7 @@ _SELECTIONS: IdentityCache[Selection] = IdentityCache(maxsize=4096)
 def selection(info: Info[Any, Any]) -> Selection:
     """The fields selected under the field being resolved (fragments flattened; directives
     are not evaluated: a look-ahead may load for a branch that ``@skip`` drops)."""
-    raw = info._raw_info  # graphql-core's info: its field nodes and fragments
+    raw = raw_info(info)  # graphql-core's info: its field nodes and fragments
     nodes = raw.field_nodes
     return _SELECTIONS.get(
         raw.operation,

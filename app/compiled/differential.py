@@ -17,7 +17,8 @@ from typing import Any
 import structlog
 from graphql import DocumentNode, ExecutionResult, GraphQLResolveInfo, execute, print_ast
 from graphql.execution import MiddlewareManager
-from strawberry.utils.await_maybe import await_maybe
+
+from schema.framework_compat import await_maybe
 
 log = structlog.get_logger("issuegraph.compiled")
 

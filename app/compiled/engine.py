@@ -10,7 +10,6 @@ and ``differential`` (the tests: every operation runs on both, differences are r
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,10 +24,8 @@ from graphql import (
     OperationType,
     VariableNode,
     execute,
+    get_argument_values,
 )
-from graphql.execution.collect_fields import collect_fields, collect_subfields
-from graphql.execution.executor import Executor
-from graphql.execution.values import get_argument_values
 
 from app import metrics
 from app.compiled import differential
@@ -40,6 +37,14 @@ from app.compiled.plan import (
     unsupported_reason,
 )
 from app.compiled.run import PlanRun
+from schema.framework_compat import (
+    Executor,
+    collect_fields,
+    collect_subfields,
+    field_exception_handlers,
+    graphql_core_schema,
+    schema_converter,
+)
 
 if TYPE_CHECKING:
     import strawberry
@@ -131,11 +136,9 @@ class CompiledEngine:
     ) -> None:
         self.mode = mode
         self.maxsize = maxsize
-        converter = schema.schema_converter
-        handlers: Callable[[Any], Any] = getattr(
-            converter, "_get_field_exception_handlers", lambda _field: True
-        )
-        self.compiler = PlanCompiler(schema._schema, converter, handlers)
+        converter = schema_converter(schema)
+        handlers = field_exception_handlers(converter)
+        self.compiler = PlanCompiler(graphql_core_schema(schema), converter, handlers)
         self.scalar_registry = converter.scalar_registry
         self.config = schema.config
         self.leaf_classes = self.compiler.leaf_classes

@@ -45,20 +45,24 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import FieldDetails
 from graphql.language import Visitor, visit
-from strawberry.types.arguments import convert_arguments
-from strawberry.types.base import StrawberryOptional
-from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
+
+from schema.framework_compat import (
+    DEFINITION_BACKREF,
+    TYPE_CAST_ATTRIBUTE,
+    FieldDetails,
+    StrawberryOptional,
+    convert_arguments,
+    is_generated_is_type_of,
+)
 
 if TYPE_CHECKING:
-    from strawberry.schema.schema_converter import GraphQLCoreConverter
-    from strawberry.types.field import StrawberryField
+    from schema.framework_compat import GraphQLCoreConverter, StrawberryField
 
 FieldDetailsList = list[FieldDetails]
 
-# Strawberry links every GraphQL definition back to its own (schema_converter.DEFINITION_BACKREF).
-_BACKREF = "strawberry-definition"
+# Strawberry links every GraphQL definition back to its own.
+_BACKREF = DEFINITION_BACKREF
 _EXECUTABLE_DIRECTIVES = frozenset({"skip", "include"})
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
@@ -348,9 +352,7 @@ class PlanCompiler:
         assert isinstance(type_, GraphQLObjectType)
         is_type_of = type_.is_type_of
         # Strawberry's generated predicate (schema_converter) never reads its info.
-        generated = is_type_of is not None and is_type_of.__qualname__.startswith(
-            "GraphQLCoreConverter."
-        )
+        generated = is_type_of is not None and is_generated_is_type_of(is_type_of)
         plan = TypePlan(TypeKind.OBJECT, type_, is_type_of_needs_info=not generated)
         if is_type_of is None:
             plan.fast_classes = self.object_classes

@@ -21,20 +21,20 @@ from graphql import (
     GraphQLObjectType,
     GraphQLResolveInfo,
     Undefined,
+    get_argument_values,
 )
-from graphql.execution.executor import (
-    Executor,
-    collect_iterator_awaitables,
-    invalid_return_type_error,
-)
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel, inspect, is_iterable
-from strawberry.types.arguments import convert_arguments
-from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from app.compiled.codegen import PLAIN as _PLAIN
 from app.compiled.codegen import field_runner
 from app.compiled.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind, TypePlan, unwrapped
+from schema.framework_compat import (
+    TYPE_CAST_ATTRIBUTE,
+    Executor,
+    collect_iterator_awaitables,
+    convert_arguments,
+    invalid_return_type_error,
+)
 
 
 class PlanRun:
