@@ -68,10 +68,10 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for read-only loader batches, in autocommit mode.
-
-    A loader batch is one SELECT; wrapping it in BEGIN ... ROLLBACK would triple its round
-    trips. Never write through these sessions: nothing is committed as a unit.
+    """Sessions for one-SELECT lookups outside a request's statements (the trusted-document
+    store), in autocommit mode: BEGIN ... ROLLBACK around one SELECT would triple its round
+    trips. Never write through these sessions: nothing is committed as a unit. (Loader batches
+    do not use sessions at all: ``db/statements.py``.)
     """
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(autocommit, expire_on_commit=False, autoflush=False)
