@@ -1,0 +1,1 @@
+"""The Mutation root's fields, by entity; ``resolvers/mutation.py`` merges them."""
