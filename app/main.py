@@ -28,30 +28,36 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from app import gc_tuning
-from app.admission import Admission, AdmissionControl
-from app.auth import bearer_token, parse_bearer, viewer_for
-from app.downloads import router as downloads_router
-from app.errors import code_for, error_body
-from app.errors import install as install_error_handlers
-from app.extensions import record_error_codes
-from app.graphiql import Prefill, graphiql_html, mount_static, prefill_for, prefill_for_server
-from app.graphql_post import GraphQLPost
-from app.health import router as health_router
-from app.http_media import (
+from app.devtools.graphiql import (
+    Prefill,
+    graphiql_html,
+    mount_static,
+    prefill_for,
+    prefill_for_server,
+)
+from app.graphql.extensions.request_policy import record_error_codes
+from app.graphql.graphql_post import GraphQLPost
+from app.graphql.http_media import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     HTTPCachePolicy,
     is_request_error,
     negotiate,
 )
-from app.logging import configure_logging
-from app.middleware import BodySizeLimit, RequestIdMiddleware
-from app.observability import instrument_engine, observe_batch
-from app.persisted import DocumentStore, PersistedQueryError
-from app.rate_limit import RateLimiter
-from app.schema import build_schema
+from app.graphql.persisted import DocumentStore, PersistedQueryError
+from app.graphql.schema import build_schema
+from app.observability.logging import configure_logging
+from app.observability.middleware import BodySizeLimit, RequestIdMiddleware
+from app.observability.stats import instrument_engine, observe_batch
+from app.observability.tracing import Tracing, start_from_environment
+from app.policy.admission import Admission, AdmissionControl
+from app.policy.auth import bearer_token, parse_bearer, viewer_for
+from app.policy.errors import code_for, error_body
+from app.policy.errors import install as install_error_handlers
+from app.policy.rate_limit import RateLimiter
+from app.routes.downloads import router as downloads_router
+from app.routes.health import router as health_router
 from app.settings import Settings, get_settings
-from app.tracing import Tracing, start_from_environment
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from db.statements import EngineStatements
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
@@ -106,7 +112,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def json_refusal(error: HTTPException) -> Response:
-    """An HTTP refusal of the GraphQL endpoint as JSON with a code (app.errors)."""
+    """An HTTP refusal of the GraphQL endpoint as JSON with a code (app.policy.errors)."""
     return Response(
         error_body(error.reason, code_for(error.status_code)),
         status_code=error.status_code,
@@ -154,7 +160,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class IssuegraphRouter(GraphQLRouter[Context, None]):
     """Strawberry's router, speaking GraphQL over HTTP as the specification (and
-    app.http_media) says, with persisted queries and trusted documents (app.persisted)."""
+    app.graphql.http_media) says, with persisted queries and trusted documents
+    (app.graphql.persisted)."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
 
@@ -231,7 +238,7 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         """Resolve a persisted query (or refuse an untrusted document), then execute.
 
         What strawberry's ``execute_single`` does, with the document resolved first; shared by
-        the router and the POST fast path (``app.graphql_post``).
+        the router and the POST fast path (``app.graphql.graphql_post``).
         """
         documents: DocumentStore = request.app.state.issuegraph.documents
         try:
@@ -361,8 +368,8 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         return parsed
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        """GraphiQL from the files the app serves (app.graphiql) once fetched, else the CDN;
-        under `issuegraph dev`, with its token when this request may see it."""
+        """GraphiQL from the files the app serves (app.devtools.graphiql) once fetched, else the
+        CDN; under `issuegraph dev`, with its token when this request may see it."""
         prefill = prefill_for(
             self.graphiql_prefill,
             server=request.scope.get("server"),
@@ -496,7 +503,7 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     # One JSON operation POSTed to /graphql is answered without FastAPI's and strawberry's
-    # generic layers; the rest reaches the router above (app/graphql_post.py).
+    # generic layers; the rest reaches the router above (app/graphql/graphql_post.py).
     app.add_middleware(GraphQLPost, path="/graphql", router=graphql, context_getter=build_context)
     if settings.graphiql:
         mount_static(app)  # GraphiQL's fetched files, at /static/vendor

@@ -55,8 +55,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from app.compiled import differential
+from app.graphql.schema import schema as served_schema
 from app.main import AppState, create_app
-from app.schema import schema as served_schema
 from app.settings import Settings
 
 SCHEMA = served_schema._schema

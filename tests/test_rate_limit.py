@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import AppState, create_app
-from app.rate_limit import WINDOW_SECONDS, RateLimiter
+from app.policy.rate_limit import WINDOW_SECONDS, RateLimiter
 from app.settings import Settings
 from services import auth
 

@@ -12,8 +12,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
-from app.errors import send_failure
-from app.observability import RequestStats, current_request, refresh_pool_gauge
+from app.observability.stats import RequestStats, current_request, refresh_pool_gauge
+from app.policy.errors import send_failure
 
 log = structlog.get_logger("issuegraph.access")
 

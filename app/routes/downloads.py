@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from app.auth import bearer_token, viewer_for
+from app.policy.auth import bearer_token, viewer_for
 from db.statements import EngineStatements
 from schema.ids import pk_of
 from services.errors import NotFound

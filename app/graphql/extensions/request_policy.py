@@ -20,11 +20,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from app import metrics
-from app.cost import CostRules, estimate_nodes
-from app.document_facts import OperationFacts, bad_text, facts
-from app.errors import RETRY_AFTER_SECONDS, timed_out, unavailable
-from app.observability import current_request
-from app.rate_limit import RateLimiter, request_points
+from app.graphql.document_facts import OperationFacts, bad_text, facts
+from app.observability.stats import current_request
+from app.policy.cost import CostRules, estimate_nodes
+from app.policy.errors import RETRY_AFTER_SECONDS, timed_out, unavailable
+from app.policy.rate_limit import RateLimiter, request_points
 from resolvers.context import RateLimitInfo
 from schema.framework_compat import (
     OperationType,
