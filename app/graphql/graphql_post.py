@@ -26,7 +26,7 @@ from app.graphql.http_media import GRAPHQL_RESPONSE_JSON, JSON, is_request_error
 from app.policy.errors import send_error
 
 if TYPE_CHECKING:
-    from app.main import IssuegraphRouter
+    from app.graphql.router import IssuegraphRouter
     from resolvers.context import Context
 
 ContextGetter = Callable[[Request], Awaitable["Context"]]
