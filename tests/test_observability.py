@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.graphql.extensions import request_policy as extensions
+from app.graphql.extensions import error_policy as extensions
 from app.main import create_app
 from app.observability import middleware
 from app.settings import Settings, to_async_database_url

@@ -21,7 +21,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from app.devtools.graphiql import Prefill, graphiql_html, prefill_for
-from app.graphql.extensions.request_policy import record_error_codes
+from app.graphql.extensions.error_policy import record_error_codes
 from app.graphql.http_media import (
     GRAPHQL_RESPONSE_JSON,
     JSON,

@@ -12,12 +12,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.compiled import CompiledEngine
-from app.graphql.extensions.request_policy import (
-    DocumentCaches,
-    ErrorPolicy,
-    QueryBudget,
-    RequestPolicy,
-)
+from app.graphql.extensions.document_caches import DocumentCaches
+from app.graphql.extensions.error_policy import ErrorPolicy
+from app.graphql.extensions.query_budget import QueryBudget
+from app.graphql.extensions.request_policy import RequestPolicy
 from app.observability.tracing import Tracing
 from app.policy.cost import CostRules
 from app.policy.limits import limit_rule

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.graphql.extensions.request_policy import record_error_codes
+from app.graphql.extensions.error_policy import record_error_codes
 from app.graphql.persisted import DocumentStore, PersistedQueryError
 from resolvers.context import Context
 from schema.framework_compat import BaseGraphQLTransportWSHandler, SubscribeMessage
