@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 
 from app.observability.stats import observe_batch
 from app.observability.tracing import Tracing
-from app.policy.auth import bearer_token, viewer_for
+from app.policy.auth import authenticate_connection
 from app.settings import Settings
 from app.state import AppState
 from db.statements import EngineStatements
@@ -31,11 +31,12 @@ def context_getters(settings: Settings, tracing: Tracing | None) -> ContextGette
         """HTTP requests authenticate here; WebSockets in ``on_ws_connect``."""
         state: AppState = connection.app.state.issuegraph
         db = EngineStatements(state.engine, settings.request_max_connections)
-        token = bearer_token(connection) if connection.scope["type"] == "http" else None
         return Context(
             session_factory=state.session_factory,
             db=db,
-            viewer=await viewer_for(token, db, state.session_factory),
+            viewer=await authenticate_connection(connection, db, state.session_factory)
+            if connection.scope["type"] == "http"
+            else None,
             request_id=connection.scope.get("state", {}).get("request_id", ""),
             jobs=state.jobs,
             default_page_size=settings.default_page_size,

@@ -31,7 +31,7 @@ from app.graphql.http_media import (
 )
 from app.graphql.persisted import DocumentStore, PersistedQueryError
 from app.graphql.websocket import TransportWSHandler
-from app.policy.auth import bearer_token, parse_bearer, viewer_for
+from app.policy.auth import authenticate_connection
 from app.policy.errors import code_for, error_body
 from resolvers.context import Context
 from schema.framework_compat import (
@@ -290,21 +290,11 @@ class IssuegraphRouter(GraphQLRouter[Context, None]):
         return page
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """Authenticate a subscription socket from its ``connection_init`` payload.
-
-        Accepts ``{"Authorization": "Bearer <token>"}`` (any case) or ``{"token": "..."}``.
-        """
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        headers = {str(k).lower(): v for k, v in params.items()}
-        raw = headers.get("authorization")
-        token = parse_bearer(raw) if isinstance(raw, str) else None
-        if token is None and isinstance(headers.get("token"), str):
-            token = headers["token"]
-        if token is None:
-            token = bearer_token(context.request) if context.request is not None else None
-        if token is None:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        context.viewer = await viewer_for(token, context.db, context.session_factory)
+        """Authenticate a subscription socket from its ``connection_init`` payload (or else
+        its upgrade request's header): app.policy.auth.credentials."""
+        context.viewer = await authenticate_connection(
+            context.request, context.db, context.session_factory, context.connection_params
+        )
         if context.viewer is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return await super().on_ws_connect(context)

@@ -36,3 +36,31 @@ async def viewer_for(
             await record_use(session, found.viewer.token_id)
             await session.commit()
     return found.viewer
+
+
+def credentials(connection: HTTPConnection | None, connection_params: object = None) -> str | None:
+    """The bearer token a connection presents. HTTP requests (GraphQL and downloads) send
+    ``Authorization: Bearer``; a WebSocket sends ``{"Authorization": "Bearer <token>"}`` (any
+    case) or ``{"token": "..."}`` in its ``connection_init`` payload, else the upgrade's header."""
+    if connection is not None and connection.scope["type"] == "http":
+        return bearer_token(connection)
+    params = connection_params if isinstance(connection_params, dict) else {}
+    headers = {str(k).lower(): v for k, v in params.items()}
+    raw = headers.get("authorization")
+    token = parse_bearer(raw) if isinstance(raw, str) else None
+    if token is None and isinstance(headers.get("token"), str):
+        token = headers["token"]
+    if token is None and connection is not None:
+        token = bearer_token(connection)
+    return token
+
+
+async def authenticate_connection(
+    connection: HTTPConnection | None,
+    db: Statements,
+    session_factory: async_sessionmaker[AsyncSession],
+    connection_params: object = None,
+) -> Viewer | None:
+    """The one authentication path of HTTP requests, WebSockets and downloads: the viewer, or
+    None. Each caller answers None its own way (docs/security.md, "Authentication and tenancy")."""
+    return await viewer_for(credentials(connection, connection_params), db, session_factory)
