@@ -20,7 +20,7 @@ from app.graphql.persisted import DocumentStore
 from app.graphql.router import IssuegraphRouter
 from app.graphql.schema import build_schema
 from app.observability.logging import configure_logging
-from app.observability.middleware import BodySizeLimit, RequestIdMiddleware
+from app.observability.request_id import BodySizeLimit, RequestIdMiddleware
 from app.observability.stats import instrument_engine
 from app.observability.tracing import Tracing, start_from_environment
 from app.policy.admission import Admission, AdmissionControl

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.graphql.extensions import error_policy as extensions
 from app.main import create_app
-from app.observability import middleware
+from app.observability import request_id as middleware
 from app.settings import Settings, to_async_database_url
 from db import statements
 from db.engine import create_engine
