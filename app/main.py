@@ -20,10 +20,11 @@ from app.graphql.persisted import DocumentStore
 from app.graphql.router import IssuegraphRouter
 from app.graphql.schema import build_schema
 from app.observability.logging import configure_logging
-from app.observability.request_id import BodySizeLimit, RequestIdMiddleware
+from app.observability.request_id import RequestIdMiddleware
 from app.observability.stats import instrument_engine
 from app.observability.tracing import Tracing, start_from_environment
 from app.policy.admission import Admission, AdmissionControl
+from app.policy.body_size import BodySizeLimit
 from app.policy.errors import install as install_error_handlers
 from app.policy.rate_limit import RateLimiter
 from app.routes.downloads import router as downloads_router
