@@ -25,13 +25,13 @@ from app.document_facts import OperationFacts, bad_text, facts
 from app.errors import RETRY_AFTER_SECONDS, timed_out, unavailable
 from app.observability import current_request
 from app.rate_limit import RateLimiter, request_points
-from resolvers.context import RateLimitInfo
-from schema.framework_compat import (
+from execution.compat import (
     OperationType,
     graphql_core_schema,
     limit_error_code,
     validate_document,
 )
+from resolvers.context import RateLimitInfo
 from schema.selection import IdentityCache
 from services.errors import DomainError
 

@@ -54,9 +54,7 @@ from app.settings import Settings, get_settings
 from app.tracing import Tracing, start_from_environment
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from db.statements import EngineStatements
-from jobs.queue import ArqJobQueue, RedisJobEvents, connect
-from resolvers.context import Context, JobWiring
-from schema.framework_compat import (
+from execution.compat import (
     BaseGraphQLTransportWSHandler,
     BaseRequestProtocol,
     CannotGetOperationTypeError,
@@ -64,6 +62,8 @@ from schema.framework_compat import (
     OperationType,
     SubscribeMessage,
 )
+from jobs.queue import ArqJobQueue, RedisJobEvents, connect
+from resolvers.context import Context, JobWiring
 from services.imports import ImportSettings
 from services.jobs import JobLimits
 

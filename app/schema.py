@@ -11,17 +11,17 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.compiled import CompiledEngine
 from app.cost import CostRules
 from app.extensions import DocumentCaches, ErrorPolicy, QueryBudget, RequestPolicy
 from app.limits import limit_rule
 from app.rate_limit import RateLimiter
 from app.settings import Settings
 from app.tracing import Tracing
+from execution import CompiledEngine
+from execution.compat import SchemaWithExecuteHook
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
-from schema.framework_compat import SchemaWithExecuteHook
 
 
 class IssuegraphSchema(SchemaWithExecuteHook):
@@ -29,7 +29,7 @@ class IssuegraphSchema(SchemaWithExecuteHook):
     execution_engine: CompiledEngine | None = None
 
     def execute_function(self) -> Callable[..., Any] | None:
-        """Operations run on compiled plans (app.compiled), which fall back to graphql-core.
+        """Operations run on compiled plans (execution), which fall back to graphql-core.
 
         Every extension sees both paths alike (``SchemaWithExecuteHook``; tests/test_compiled.py
         checks that strawberry calls it).

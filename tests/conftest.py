@@ -24,12 +24,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.compiled import differential
 from app.main import create_app
 from app.settings import Settings, to_async_database_url
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_to_head
 from db.models import Base
+from execution import differential
 from services import auth
 
 

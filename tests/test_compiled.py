@@ -33,11 +33,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from app import metrics
-from app.compiled import CompiledEngine, differential
-from app.compiled.engine import MAX_VARIANTS
 from app.schema import IssuegraphSchema, build_schema
 from app.settings import Settings
 from benchmarks.workloads import W1, W2, W3, Workload, body
+from execution import CompiledEngine, differential
+from execution.engine import MAX_VARIANTS
 from tests.conftest import GraphQLClient
 from tests.test_pagination import (
     SessionFactory,

@@ -54,10 +54,10 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from app.compiled import differential
 from app.main import AppState, create_app
 from app.schema import schema as served_schema
 from app.settings import Settings
+from execution import differential
 
 SCHEMA = served_schema._schema
 # CI runs 300; ISSUEGRAPH_FUZZ_EXAMPLES=3000 for a longer local run (docs/security.md).

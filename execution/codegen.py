@@ -20,7 +20,7 @@ from typing import Any
 from graphql import Undefined
 from graphql.pyutils import Path
 
-from app.compiled.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind
+from execution.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind
 
 # Values of these classes are never awaitable (the same fast path as strawberry's check).
 PLAIN = frozenset({str, int, float, bool, type(None), list, tuple, dict, datetime, date, Decimal})

@@ -18,7 +18,7 @@ import structlog
 from graphql import DocumentNode, ExecutionResult, GraphQLResolveInfo, execute, print_ast
 from graphql.execution import MiddlewareManager
 
-from schema.framework_compat import await_maybe
+from execution.compat import await_maybe
 
 log = structlog.get_logger("issuegraph.compiled")
 

@@ -25,16 +25,16 @@ from graphql import (
 )
 from graphql.pyutils import Path, gather_with_cancel, inspect, is_iterable
 
-from app.compiled.codegen import PLAIN as _PLAIN
-from app.compiled.codegen import field_runner
-from app.compiled.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind, TypePlan, unwrapped
-from schema.framework_compat import (
+from execution.codegen import PLAIN as _PLAIN
+from execution.codegen import field_runner
+from execution.compat import (
     TYPE_CAST_ATTRIBUTE,
     Executor,
     collect_iterator_awaitables,
     convert_arguments,
     invalid_return_type_error,
 )
+from execution.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind, TypePlan, unwrapped
 
 
 class PlanRun:

@@ -28,16 +28,8 @@ from graphql import (
 )
 
 from app import metrics
-from app.compiled import differential
-from app.compiled.plan import (
-    FieldDetailsList,
-    ObjectPlan,
-    PlanCompiler,
-    skip_include_variables,
-    unsupported_reason,
-)
-from app.compiled.run import PlanRun
-from schema.framework_compat import (
+from execution import differential
+from execution.compat import (
     Executor,
     collect_fields,
     collect_subfields,
@@ -45,6 +37,14 @@ from schema.framework_compat import (
     graphql_core_schema,
     schema_converter,
 )
+from execution.plan import (
+    FieldDetailsList,
+    ObjectPlan,
+    PlanCompiler,
+    skip_include_variables,
+    unsupported_reason,
+)
+from execution.run import PlanRun
 
 if TYPE_CHECKING:
     import strawberry

@@ -47,7 +47,7 @@ from graphql import (
 )
 from graphql.language import Visitor, visit
 
-from schema.framework_compat import (
+from execution.compat import (
     DEFINITION_BACKREF,
     TYPE_CAST_ATTRIBUTE,
     FieldDetails,
@@ -57,7 +57,7 @@ from schema.framework_compat import (
 )
 
 if TYPE_CHECKING:
-    from schema.framework_compat import GraphQLCoreConverter, StrawberryField
+    from execution.compat import GraphQLCoreConverter, StrawberryField
 
 FieldDetailsList = list[FieldDetails]
 

@@ -6,6 +6,6 @@ semantics, ``engine`` is the execute function strawberry calls (with the fallbac
 figures and the list of what falls back.
 """
 
-from app.compiled.engine import CompiledEngine, ExecutionEngine
+from execution.engine import CompiledEngine, ExecutionEngine
 
 __all__ = ["CompiledEngine", "ExecutionEngine"]
