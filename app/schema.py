@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from app.cost import CostRules
 from app.extensions import DocumentCaches, ErrorPolicy, QueryBudget, RequestPolicy
 from app.limits import limit_rule
+from app.metrics import ExecutionMetrics
 from app.rate_limit import RateLimiter
 from app.settings import Settings
 from app.tracing import Tracing
@@ -29,7 +30,7 @@ class IssuegraphSchema(SchemaWithExecuteHook):
     execution_engine: CompiledEngine | None = None
 
     def execute_function(self) -> Callable[..., Any] | None:
-        """Operations run on compiled plans (execution), which fall back to graphql-core.
+        """Operations run on compiled plans (``execution``), which fall back to graphql-core.
 
         Every extension sees both paths alike (``SchemaWithExecuteHook``; tests/test_compiled.py
         checks that strawberry calls it).
@@ -79,8 +80,8 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(batching_config={"max_operations": settings.max_batch_operations}),
     )
-    if settings.execution_engine != "graphql-core":
-        schema.execution_engine = CompiledEngine(schema, settings.execution_engine)
+    if settings.execution_engine == "compiled":
+        schema.execution_engine = CompiledEngine(schema, observer=ExecutionMetrics())
     return schema
 
 
