@@ -37,13 +37,9 @@ from execution.compat import (
     graphql_core_schema,
     schema_converter,
 )
-from execution.plan import (
-    FieldDetailsList,
-    ObjectPlan,
-    PlanCompiler,
-    skip_include_variables,
-    unsupported_reason,
-)
+from execution.compiler import PlanCompiler
+from execution.documents import skip_include_variables, unsupported_reason
+from execution.plan import FieldDetailsList, ObjectPlan
 from execution.run import PlanRun
 
 if TYPE_CHECKING:
