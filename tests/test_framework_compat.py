@@ -1,4 +1,4 @@
-"""schema/framework_compat.py is the one place that touches Strawberry's and graphql-core's
+"""execution/compat.py is the one place that touches Strawberry's and graphql-core's
 internals, and it refuses the versions it was not checked against."""
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class S:
 
 
 def test_the_compiled_plans_read_the_executor_through_the_declared_members() -> None:
-    """The executor scan is not vacuous: app/compiled reads most of the declared members."""
+    """The executor scan is not vacuous: execution/ reads most of the declared members."""
     used = {
         member
         for path in (ROOT / "execution").glob("*.py")
