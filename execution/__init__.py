@@ -21,6 +21,7 @@ semantics), ``codegen`` (the generated field loops). docs/performance.md has the
 the list of what falls back.
 """
 
-from execution.engine import Check, CompiledEngine, ExecutionObserver, RecordedRoots
+from execution.engine import Check, CompiledEngine, ExecutionObserver
+from execution.state import RecordedRoots
 
 __all__ = ["Check", "CompiledEngine", "ExecutionObserver", "RecordedRoots"]

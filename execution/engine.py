@@ -41,12 +41,11 @@ from execution.compiler import PlanCompiler
 from execution.documents import skip_include_variables, unsupported_reason
 from execution.plan import FieldDetailsList, ObjectPlan
 from execution.run import PlanRun
+from execution.state import RecordedRoots
 
 if TYPE_CHECKING:
     import strawberry
 
-# A mutation's root fields by response key: (succeeded, raw result or exception).
-RecordedRoots = dict[str, tuple[bool, Any]]
 _SCALAR_ARGUMENT_TYPES = (str, int, float, bool, type(None))
 MAX_VARIANTS = 16  # plans kept per document for different @skip/@include variable values
 

@@ -16,6 +16,8 @@ from execution.codegen import field_runner
 from execution.compat import Executor
 from execution.plan import FieldPlan, ObjectPlan
 
+# A mutation's root fields by response key: (succeeded, raw result or exception).
+RecordedRoots = dict[str, tuple[bool, Any]]
 # A field's info object, or None while nothing has needed it (``RunState.info`` builds it).
 LazyInfo = GraphQLResolveInfo[Any] | None
 
@@ -30,7 +32,7 @@ class RunState:
         self.executor = executor
         self.is_awaitable = executor.is_awaitable
         # A check replays a mutation's root results on graphql-core (engine, ``Check``).
-        self.recorded_roots: dict[str, tuple[bool, Any]] | None = {} if record_roots else None
+        self.recorded_roots: RecordedRoots | None = {} if record_roots else None
 
     def execute_fields(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
         """graphql-core's ``execute_fields``, as code generated for the plan (``codegen``)."""
