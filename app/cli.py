@@ -177,7 +177,7 @@ def documents_register(
     """
     from app.graphql.persisted import DocumentError, operations_in, register_documents
     from app.graphql.schema import schema
-    from schema.framework_compat import graphql_core_schema
+    from execution.compat import graphql_core_schema
 
     settings = resolved_settings()
     try:

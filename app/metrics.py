@@ -83,6 +83,16 @@ GRAPHQL_EXECUTIONS = Counter(
 )
 
 
+class ExecutionMetrics:
+    """The compiled engine's observer (``execution.ExecutionObserver``): one count per operation."""
+
+    def planned(self) -> None:
+        GRAPHQL_EXECUTIONS.labels("compiled", "").inc()
+
+    def fell_back(self, reason: str) -> None:
+        GRAPHQL_EXECUTIONS.labels("graphql-core", reason).inc()
+
+
 def render() -> tuple[bytes, str]:
     """The exposition text for ``/metrics`` (all processes in multi-process mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

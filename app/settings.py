@@ -124,8 +124,8 @@ class Settings(BaseSettings):
     port: int = 8000
 
     # How operations execute (docs/performance.md): "compiled" plans with graphql-core for what
-    # they do not cover, "graphql-core" only, or "differential" (both, compared; the tests).
-    execution_engine: Literal["compiled", "graphql-core", "differential"] = "compiled"
+    # they do not cover, or "graphql-core" only.
+    execution_engine: Literal["compiled", "graphql-core"] = "compiled"
 
     @field_validator("database_url")
     @classmethod

@@ -34,7 +34,6 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
-from app.compiled import CompiledEngine
 from app.graphql.schema import build_schema
 from app.settings import Settings as AppSettings
 from app.settings import to_async_database_url
@@ -43,6 +42,7 @@ from benchmarks.common import RESULTS, load_settings
 from benchmarks.workloads import W1, body
 from db.engine import create_engine, create_session_factory
 from db.statements import EngineStatements
+from execution import CompiledEngine
 from resolvers.context import Context
 from services.auth import authenticate
 from services.projects import ProjectReads

@@ -14,7 +14,7 @@
    rights; `--native` by default, so time in uvloop, asyncpg's and SQLAlchemy's Cython and
    orjson is seen as theirs).
 4. Each sample is put in the bucket of its innermost frame's file (sqlalchemy, asyncpg,
-   strawberry, graphql-core, ..., our packages app/, app/compiled/, resolvers/, ...; see
+   strawberry, graphql-core, ..., our packages app/, execution/, resolvers/, ...; see
    BUCKETS). Native frames of the interpreter itself or libc (a dict lookup, a malloc) are
    charged to the nearest frame outward that has a bucket, as a pure-Python profile would.
    Also printed: for each bucket the share of samples whose stack contains a frame of it
@@ -47,7 +47,7 @@ from benchmarks import benchdb, load, workloads
 from benchmarks.common import REPO, RESULTS, W2_NUMBERS, BenchError, cores, load_settings
 from benchmarks.servers import Server, issuegraph_notes, spec
 
-OURS = ("app", "resolvers", "schema", "services", "db", "jobs")
+OURS = ("app", "execution", "resolvers", "schema", "services", "db", "jobs")
 # Top-level package (site-packages, or a native frame's path component) -> bucket.
 LIBRARIES = {
     "sqlalchemy": "sqlalchemy",
@@ -80,9 +80,7 @@ STDLIB_NATIVE = {
 BUCKETS = (
     *dict.fromkeys(LIBRARIES.values()),
     "asyncio",
-    *(f"{p}/" for p in OURS[:1]),
-    "app/compiled/",
-    *(f"{p}/" for p in OURS[1:]),
+    *(f"{p}/" for p in OURS),
     "other stdlib",
     "other",
 )
@@ -138,8 +136,8 @@ class Classifier:
         return found
 
     def _bucket(self, path: str) -> str | None:
-        if path.startswith("<plan "):  # app/compiled's generated functions
-            return "app/compiled/"
+        if path.startswith("<plan "):  # execution's generated functions (codegen)
+            return "execution/"
         if path.startswith("<sqlalchemy"):
             return "sqlalchemy"
         if path.startswith("<frozen "):
@@ -172,8 +170,6 @@ class Classifier:
 
     @staticmethod
     def _ours(relative: str) -> str | None:
-        if relative.startswith("app/compiled/"):
-            return "app/compiled/"
         top = relative.split("/", 1)[0]
         return f"{top}/" if top in OURS and "/" in relative else None
 
@@ -516,7 +512,7 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(
             f"  {row['name']:<38} {row['percent']:6.1f}   {inclusive.get(row['name'], 0.0):6.1f}"
         )
-    ours = [f"{p}/" for p in OURS] + ["app/compiled/"]
+    ours = [f"{p}/" for p in OURS]
     lines += [
         "",
         "Inclusive: samples with a frame of it on the stack below the start-up and the event "

@@ -26,7 +26,7 @@ from graphql import (
 )
 from strawberry.types import Info
 
-from schema.framework_compat import raw_info
+from execution.compat import raw_info
 
 V = TypeVar("V")
 

@@ -24,13 +24,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.compiled import differential
 from app.main import create_app
 from app.settings import Settings, to_async_database_url
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_to_head
 from db.models import Base
 from services import auth
+from tests import differential
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,6 @@ def settings(database_url: str, servers: TestServers) -> Settings:
         job_stale_after_seconds=2.0,
         job_retry_backoff_seconds=0.1,
         worker_poll_delay_seconds=0.05,
-        # Every operation of every test runs on the compiled plans and on graphql-core, and
-        # the answers must match (`_no_executor_differences`, docs/performance.md).
-        execution_engine="differential",
         # Every app of the session would freeze the test process's objects (and the garbage
         # of earlier tests) out of collection for good.
         gc_freeze=False,
@@ -137,6 +134,14 @@ async def _clean_tables(engine: AsyncEngine) -> AsyncIterator[None]:
         # Ids keep growing across tests, as in production: ids (and the arq task ids made
         # from them) are never reused.
         await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _differential_execution() -> Iterator[None]:
+    """Every operation of every test runs on the compiled plans and on graphql-core, and the
+    answers must match (`_no_executor_differences`, tests/differential.py)."""
+    with differential.installed():
+        yield
 
 
 @pytest.fixture(autouse=True)

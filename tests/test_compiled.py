@@ -1,9 +1,10 @@
-"""The compiled execution path (app/compiled) answers exactly as graphql-core's executor.
+"""The compiled execution path (execution/) answers exactly as graphql-core's executor.
 
 Three layers: a purpose-built schema whose fields misbehave on purpose (errors, nulls in
 non-null positions, failing dataloaders and list items, abstract types, arguments, directives,
-awaitable attributes, serial mutations, wrong object types) run in "differential" mode and,
-independently, once in "compiled" and once in "graphql-core" mode; the fallbacks
+awaitable attributes, serial mutations, wrong object types) run in "differential" mode
+(tests/differential.py; it must report a deliberately wrong answer) and, independently, once
+in "compiled" and once in "graphql-core" mode; the fallbacks
 (introspection, subscriptions, the "graphql-core" setting); and the served benchmark
 workloads W1-W3, which must run on plans without any fallback. The last test guards the
 private strawberry hook (``Schema._get_execute_function``) the engine is installed through.
@@ -25,7 +26,8 @@ from typing import Annotated, Any, NewType
 import pytest
 import strawberry
 from aiodataloader import DataLoader
-from graphql import ExecutionResult
+from graphql import ExecutionResult, execute, parse
+from pydantic import ValidationError
 from strawberry.extensions import FieldExtension, ParserCache
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
@@ -33,11 +35,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from app import metrics
-from app.compiled import CompiledEngine, differential
-from app.compiled.engine import MAX_VARIANTS
 from app.graphql.schema import IssuegraphSchema, build_schema
+from app.metrics import ExecutionMetrics
 from app.settings import Settings
 from benchmarks.workloads import W1, W2, W3, Workload, body
+from execution import CompiledEngine
+from execution.compat import await_maybe
+from execution.engine import MAX_VARIANTS
+from tests import differential
 from tests.conftest import GraphQLClient
 from tests.test_pagination import (
     SessionFactory,
@@ -522,15 +527,26 @@ class Subscription:
             yield i
 
 
+def make_engine(schema: IssuegraphSchema, mode: str) -> CompiledEngine:
+    """The app's engine, with the differential check ("differential") or without ("compiled")."""
+    engine = CompiledEngine(schema, observer=ExecutionMetrics())
+    engine.check = differential.DIFFERENTIAL if mode == "differential" else None
+    return engine
+
+
 def make_schema(mode: str | None) -> IssuegraphSchema:
+    """The schema on the plans ("differential", "compiled"), on graphql-core's ``execute``
+    handed in as the engine ("graphql-core"), or on strawberry's own (None)."""
     schema = IssuegraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map={Shout: SHOUT}),
     )
-    if mode is not None:
-        schema.execution_engine = CompiledEngine(schema, mode)  # type: ignore[arg-type]
+    if mode == "graphql-core":
+        schema.execution_engine = execute  # type: ignore[assignment]
+    elif mode is not None:
+        schema.execution_engine = make_engine(schema, mode)
     return schema
 
 
@@ -932,7 +948,7 @@ async def test_plans_are_reused_and_variables_of_directives_pick_the_plan() -> N
         config=StrawberryConfig(scalar_map={Shout: SHOUT}),
         extensions=[lambda: ParserCache(maxsize=16)],
     )
-    counting = CountingEngine(CompiledEngine(schema, "differential"))
+    counting = CountingEngine(make_engine(schema, "differential"))
     schema.execution_engine = counting  # type: ignore[assignment]
     query = """query($on: Boolean!) { hello @include(if: $on) greet @skip(if: $on)
     level1 { ok @include(if: $on) level2 @skip(if: $on) { level3 { ok } } } }"""
@@ -957,7 +973,7 @@ async def test_plans_per_document_are_bounded() -> None:
         config=StrawberryConfig(scalar_map={Shout: SHOUT}),
         extensions=[lambda: ParserCache(maxsize=16)],
     )
-    engine = CompiledEngine(schema, "compiled")
+    engine = make_engine(schema, "compiled")
     schema.execution_engine = engine
     names = [f"s{i}" for i in range(6)]
     header = ", ".join(f"${n}: Boolean!" for n in names)
@@ -986,6 +1002,40 @@ async def test_pending_list_items_are_settled_when_the_list_is_nulled() -> None:
     assert same
     assert compiled_ctx["log"] == ["item started"], never_awaited
     assert never_awaited == []
+
+
+async def test_a_wrong_compiled_answer_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The differential check is not vacuous: a plan whose answer is wrong, here by one
+    value, is recorded as a difference (and the compiled answer is still what is returned)."""
+    schema = make_schema("differential")
+    engine = schema.execution_engine
+    assert isinstance(engine, CompiledEngine)
+    run_compiled = engine.run_compiled
+
+    def wrong_plan(*args: Any, **kwargs: Any) -> Any:
+        compiled = run_compiled(*args, **kwargs)
+        assert compiled is not None
+        result, recorded_roots = compiled
+
+        async def wrong() -> ExecutionResult:
+            answer: ExecutionResult = await await_maybe(result)
+            assert answer.data is not None
+            answer.data["hello"] = "wrong"
+            return answer
+
+        return wrong(), recorded_roots
+
+    monkeypatch.setattr(engine, "run_compiled", wrong_plan)
+    record = differential.RECORD
+    result, _ = await run(schema, "{ hello greet }", None)
+    differences = list(record.differences)
+    record.differences.clear()  # expected here, not a failure for the autouse fixture
+    assert result.data == {"hello": "wrong", "greet": "hello world"}
+    assert record.compared == 1
+    assert len(differences) == 1
+    assert differences[0].query == "{\n  hello\n  greet\n}"
+    assert '"wrong"' in differences[0].compiled[0]
+    assert differences[0].reference[0] == '{"hello": "world", "greet": "hello world"}'
 
 
 @pytest.mark.xfail(
@@ -1033,7 +1083,7 @@ async def test_a_custom_default_resolver(mode: str) -> None:
     schema = IssuegraphSchema(
         query=RowQuery, config=StrawberryConfig(default_resolver=operator.getitem)
     )
-    schema.execution_engine = CompiledEngine(schema, mode)  # type: ignore[arg-type]
+    schema.execution_engine = make_engine(schema, mode)
     reference_schema = IssuegraphSchema(
         query=RowQuery, config=StrawberryConfig(default_resolver=operator.getitem)
     )
@@ -1102,8 +1152,6 @@ async def test_subscriptions_do_not_run_on_the_engine() -> None:
     assert counting.calls == 0
     assert differential.RECORD.compared == 0
     # And handed one anyway, the engine leaves it to graphql-core.
-    from graphql import parse
-
     document = parse("subscription { ticks }")
     result = counting(schema._schema, document, context_value=context())
     if isinstance(result, Awaitable):
@@ -1113,11 +1161,13 @@ async def test_subscriptions_do_not_run_on_the_engine() -> None:
 
 def test_graphql_core_setting_installs_no_engine() -> None:
     assert build_schema(Settings(execution_engine="graphql-core")).execution_engine is None  # type: ignore[attr-defined]
-    compiled = build_schema(Settings(execution_engine="compiled"))
-    assert isinstance(compiled.execution_engine, CompiledEngine)  # type: ignore[attr-defined]
-    assert compiled.execution_engine.mode == "compiled"  # type: ignore[attr-defined]
-    differential_schema = build_schema(Settings(execution_engine="differential"))
-    assert differential_schema.execution_engine.mode == "differential"  # type: ignore[attr-defined]
+    engine = build_schema(Settings(execution_engine="compiled")).execution_engine  # type: ignore[attr-defined]
+    assert isinstance(engine, CompiledEngine)
+    assert isinstance(engine.observer, ExecutionMetrics)  # counted for /metrics
+    # No check of its own: only the tests' class-wide one (tests/differential.py).
+    assert "check" not in vars(engine)
+    with pytest.raises(ValidationError):  # the differential check is the tests', not a setting
+        Settings(execution_engine="differential")  # type: ignore[arg-type]
 
 
 # -- the hook ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""schema/framework_compat.py is the one place that touches Strawberry's and graphql-core's
+"""execution/compat.py is the one place that touches Strawberry's and graphql-core's
 internals, and it refuses the versions it was not checked against."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from schema import framework_compat
-from schema.framework_compat import EXECUTOR_MEMBERS, SUPPORTED, check_versions
+from execution import compat as framework_compat
+from execution.compat import EXECUTOR_MEMBERS, SUPPORTED, check_versions
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_PACKAGES = ("app", "schema", "resolvers", "services", "jobs", "db", "seeding")
-COMPAT_MODULE = ROOT / "schema" / "framework_compat.py"
+PRODUCT_PACKAGES = ("app", "execution", "schema", "resolvers", "services", "jobs", "db", "seeding")
+COMPAT_MODULE = ROOT / "execution" / "compat.py"
 DRIVER_COMPAT_MODULE = ROOT / "db" / "driver_compat.py"
 # The private members of SQLAlchemy, Alembic and asyncpg that db/driver_compat.py holds.
 DRIVER_INTERNALS = frozenset({"_invalidate", "_upgrade_revs", "_downgrade_revs", "_cancellations"})
@@ -171,10 +171,10 @@ class S:
 
 
 def test_the_compiled_plans_read_the_executor_through_the_declared_members() -> None:
-    """The executor scan is not vacuous: app/compiled reads most of the declared members."""
+    """The executor scan is not vacuous: execution/ reads most of the declared members."""
     used = {
         member
-        for path in (ROOT / "app" / "compiled").glob("*.py")
+        for path in (ROOT / "execution").glob("*.py")
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Attribute) and (member := _executor_member(node)) is not None
     }

@@ -10,9 +10,9 @@ seeded data. Whatever the outcome, it must be a client error or a success: never
 the masked "Unexpected error." (which means an exception escaped a resolver), and never a
 traceback, SQL driver name or file path.
 
-The app runs in the tests' "differential" execution mode (tests/conftest.py): every example
-executes on the compiled plans (app/compiled) and on graphql-core's executor, and an example
-fails when the two answer differently (data, or any error's message, path or locations).
+The app runs in the tests' differential execution (tests/conftest.py, tests/differential.py):
+every example executes on the compiled plans (execution/) and on graphql-core's executor, and
+an example fails when the two answer differently (data, or any error's message, path or locations).
 
 Needs ``hypothesis`` (in the ``dev`` extra). Bounded: 300 examples, derandomized (the same
 examples every run), no shrinking (a failure prints the document as it was sent).
@@ -54,11 +54,11 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from app.compiled import differential
 from app.graphql.schema import schema as served_schema
 from app.main import create_app
 from app.settings import Settings
 from app.state import AppState
+from tests import differential
 
 SCHEMA = served_schema._schema
 # CI runs 300; ISSUEGRAPH_FUZZ_EXAMPLES=3000 for a longer local run (docs/security.md).

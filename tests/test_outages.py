@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from app.graphql.persisted import sha256_hex
 from app.policy import errors, rate_limit
 from app.settings import Settings
 from db.models import Issue, Project
+from tests import differential
 from tests.fakes import live_server
 from tests.jobs_helpers import Space, issues_csv, make_space, ok, pk, worker
 from tests.jobs_support import eventually, wait_for_job
@@ -131,11 +132,18 @@ async def read_loop(
         await connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _one_executor() -> Iterator[None]:
+    """One executor, as in production. (The suite's differential execution runs every operation
+    twice and compares; with a dependency coming and going, the two runs rightly see different
+    worlds.)"""
+    with differential.off():
+        yield
+
+
 def served(settings: Settings, **update: Any) -> Settings:
-    """The settings of an app under test here: one executor, as in production. (The suite's
-    differential mode runs every operation twice and compares; with a dependency coming and
-    going, the two runs rightly see different worlds.)"""
-    return settings.model_copy(update={"execution_engine": "compiled", **update})
+    """The settings of an app under test here."""
+    return settings.model_copy(update=update)
 
 
 def proxied(settings: Settings, proxy: TcpProxy, field: str, **update: Any) -> Settings:

@@ -35,6 +35,7 @@ from app.observability.logging import configure_logging
 from app.settings import Settings
 from db.models import Job
 from schema.ids import pk_of
+from tests import differential
 from tests.conftest import GraphQLClient
 from tests.fakes import live_server
 from tests.jobs_support import eventually, running_worker, wait_for_job
@@ -72,7 +73,6 @@ async def traced(settings: Settings) -> AsyncIterator[Traced]:
     exporter = InMemorySpanExporter()
     # (In a thread: the SDK's resource detection waits on threads of its own.)
     handle = await asyncio.to_thread(tracing.start, "issuegraph-test", exporter=exporter)
-    settings = settings.model_copy(update={"execution_engine": "compiled"})
     try:
         app = create_app(settings)
         async with (
@@ -81,7 +81,8 @@ async def traced(settings: Settings) -> AsyncIterator[Traced]:
                 transport=httpx.ASGITransport(app=app), base_url="http://test"
             ) as client,
         ):
-            yield Traced(exporter, client, GraphQLClient(client), settings)
+            with differential.off():
+                yield Traced(exporter, client, GraphQLClient(client), settings)
     finally:
         handle.shutdown()
         configure_logging(settings.log_level, settings.log_format)  # no trace ids any more

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 from app.graphql import http_protocol
 from app.settings import Settings
+from tests import differential
 from tests.fakes import live_server
 from tests.jobs_support import eventually
 from tests.raw_http import Answer, ConnectionDropped, RawConnection, request
@@ -299,8 +300,9 @@ async def check(base: str, case: Case, token: str, logs: list[dict[str, Any]]) -
 async def fuzz_server(settings: Settings) -> AsyncIterator[str]:
     # One executor (the production default): the fuzz is about the transport, and the
     # differential mode would only double the time of every valid operation.
-    async with live_server(settings.model_copy(update={"execution_engine": "compiled"})) as base:
-        yield base
+    with differential.off():
+        async with live_server(settings) as base:
+            yield base
 
 
 @pytest.mark.timeout(300)

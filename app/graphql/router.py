@@ -33,13 +33,13 @@ from app.graphql.persisted import DocumentStore, PersistedQueryError
 from app.graphql.websocket import TransportWSHandler
 from app.policy.auth import authenticate_connection
 from app.policy.errors import code_for, error_body
-from resolvers.context import Context
-from schema.framework_compat import (
+from execution.compat import (
     BaseRequestProtocol,
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
     OperationType,
 )
+from resolvers.context import Context
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 

@@ -11,20 +11,21 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.compiled import CompiledEngine
 from app.graphql.extensions.document_caches import DocumentCaches
 from app.graphql.extensions.error_policy import ErrorPolicy
 from app.graphql.extensions.query_budget import QueryBudget
 from app.graphql.extensions.request_policy import RequestPolicy
+from app.metrics import ExecutionMetrics
 from app.observability.tracing import Tracing
 from app.policy.cost import CostRules
 from app.policy.limits import limit_rule
 from app.policy.rate_limit import RateLimiter
 from app.settings import Settings
+from execution import CompiledEngine
+from execution.compat import SchemaWithExecuteHook
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
-from schema.framework_compat import SchemaWithExecuteHook
 
 
 class IssuegraphSchema(SchemaWithExecuteHook):
@@ -32,7 +33,7 @@ class IssuegraphSchema(SchemaWithExecuteHook):
     execution_engine: CompiledEngine | None = None
 
     def execute_function(self) -> Callable[..., Any] | None:
-        """Operations run on compiled plans (app.compiled), which fall back to graphql-core.
+        """Operations run on compiled plans (``execution``), which fall back to graphql-core.
 
         Every extension sees both paths alike (``SchemaWithExecuteHook``; tests/test_compiled.py
         checks that strawberry calls it).
@@ -82,8 +83,8 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(batching_config={"max_operations": settings.max_batch_operations}),
     )
-    if settings.execution_engine != "graphql-core":
-        schema.execution_engine = CompiledEngine(schema, settings.execution_engine)
+    if settings.execution_engine == "compiled":
+        schema.execution_engine = CompiledEngine(schema, observer=ExecutionMetrics())
     return schema
 
 

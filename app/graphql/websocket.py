@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.graphql.extensions.error_policy import record_error_codes
 from app.graphql.persisted import DocumentStore, PersistedQueryError
+from execution.compat import BaseGraphQLTransportWSHandler, SubscribeMessage
 from resolvers.context import Context
-from schema.framework_compat import BaseGraphQLTransportWSHandler, SubscribeMessage
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):

@@ -8,7 +8,7 @@ from functools import lru_cache
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
-from schema.framework_compat import graphql_core_schema, validate_document
+from execution.compat import graphql_core_schema, validate_document
 from schema.selection import IdentityCache
 
 _VALIDATED: IdentityCache[list[GraphQLError]] = IdentityCache()

@@ -12,7 +12,7 @@ from strawberry.extensions import SchemaExtension
 from app import metrics
 from app.observability.stats import current_request
 from app.policy.errors import RETRY_AFTER_SECONDS, timed_out, unavailable
-from schema.framework_compat import OperationType, limit_error_code
+from execution.compat import OperationType, limit_error_code
 from services.errors import DomainError
 
 log = structlog.get_logger("issuegraph.graphql")

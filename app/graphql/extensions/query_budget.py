@@ -11,8 +11,8 @@ from strawberry.types import ExecutionContext
 from app.graphql.document_facts import OperationFacts
 from app.policy.cost import CostRules, estimate_nodes
 from app.policy.rate_limit import RateLimiter, request_points
+from execution.compat import graphql_core_schema
 from resolvers.context import RateLimitInfo
-from schema.framework_compat import graphql_core_schema
 
 
 def _later(new: dict[str, str], current: Any) -> bool:

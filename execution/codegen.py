@@ -20,7 +20,7 @@ from typing import Any
 from graphql import Undefined
 from graphql.pyutils import Path
 
-from app.compiled.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind
+from execution.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind
 
 # Values of these classes are never awaitable (the same fast path as strawberry's check).
 PLAIN = frozenset({str, int, float, bool, type(None), list, tuple, dict, datetime, date, Decimal})
@@ -35,7 +35,7 @@ def field_runner(plan: ObjectPlan, leaf_classes: frozenset[type]) -> Callable[[A
         "Undefined": Undefined,
     }
     body: list[str] = []
-    # Resolvers of root fields go through execute_field: differential runs record them there.
+    # Resolvers of root fields go through execute_field: a check's runs record them there.
     inline_resolvers = not plan.is_root
     for index, field in enumerate(plan.fields):
         name = f"F{index}"

@@ -5,14 +5,15 @@ The rest of the product imports only public names of the two libraries, or this 
 modules such as ``graphql.execution.executor`` and ``strawberry.http.base``, underscore
 attributes (``schema._schema``, ``info._raw_info``), hooks (``_get_execute_function``,
 ``_get_field_exception_handlers``), the members of graphql-core's ``Executor`` that
-``app/compiled`` mirrors, and the wording of strawberry's limit errors. Any release may change
+``execution`` mirrors, and the wording of strawberry's limit errors. Any release may change
 them, so importing this module refuses versions outside the ranges it was checked against
 (``SUPPORTED``; ``pyproject.toml`` bounds the same). To upgrade: widen the range here and in
 ``pyproject.toml``, then run the differential suite (docs/architecture.md, "Framework
 internals").
 
-It lives in ``schema`` because that is the lowest layer that needs it (``schema/selection.py``);
-``app`` and ``resolvers`` may import ``schema``.
+It lives in ``execution``, the package that is the project's seam to the GraphQL frameworks:
+the executor needs these internals and imports nothing of the project, so ``schema``, ``app``
+and the tests import this module from there.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ __all__ = [
 ]
 
 # The distributions and the half-open [lowest, first unsupported) ranges of release numbers
-# this module (and app/compiled, which mirrors graphql-core 3.3's Executor) was checked on.
+# this module (and execution/, which mirrors graphql-core 3.3's Executor) was checked on.
 SUPPORTED: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "strawberry-graphql": ((0, 341, 2), (0, 342)),
     "graphql-core": ((3, 3, 2), (3, 4)),
@@ -108,7 +109,7 @@ def check_versions(installed: dict[str, str]) -> None:
             raise RuntimeError(
                 f"{distribution} {found} is installed, but issuegraph supports "
                 f">={_dotted(lowest)},<{_dotted(unsupported)} only: it uses internals of "
-                f"{distribution} (schema/framework_compat.py). Install a supported version "
+                f"{distribution} (execution/compat.py). Install a supported version "
                 "(make venv installs the locked ones), or widen the range there and in "
                 "pyproject.toml after the differential suite (tests/test_compiled.py, "
                 "tests/test_fuzz.py) passes on the new version."
@@ -120,7 +121,7 @@ check_versions({distribution: version(distribution) for distribution in SUPPORTE
 
 # -- graphql-core ----------------------------------------------------------------------------
 
-# The members of graphql-core's ``Executor`` that app/compiled reads or calls (it mirrors the
+# The members of graphql-core's ``Executor`` that execution/ reads or calls (it mirrors the
 # executor's methods; tests/test_framework_compat.py checks that it uses no other). Checked
 # below, so a release that renames one fails at import instead of mid-request.
 EXECUTOR_MEMBERS = frozenset(

@@ -1,17 +1,18 @@
-"""The execute function strawberry calls: compiled plans first, graphql-core for the rest.
+"""The execute function strawberry calls: compiled plans first, the fallback for the rest.
 
-It has graphql-core's ``execute`` signature and is what ``IssuegraphSchema`` hands to
-strawberry, so every schema extension (parse/validation caches, authentication, budget,
-error policy, metrics) runs around it exactly as around graphql-core. Three modes
-(``ISSUEGRAPH_EXECUTION_ENGINE``): ``compiled`` (default), ``graphql-core`` (the plans off),
-and ``differential`` (the tests: every operation runs on both, differences are recorded).
+It has graphql-core's ``execute`` signature and is what the app's schema hands to strawberry,
+so every schema extension (parse/validation caches, authentication, budget, error policy,
+metrics) runs around it exactly as around graphql-core. What it reports goes to an
+``ExecutionObserver`` (once per operation, never per field); a ``Check`` set by the tests
+(tests/differential.py) gets every compiled answer for a second opinion.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graphql import (
     DocumentNode,
@@ -19,6 +20,7 @@ from graphql import (
     FieldNode,
     GraphQLField,
     GraphQLObjectType,
+    GraphQLSchema,
     ListValueNode,
     ObjectValueNode,
     OperationType,
@@ -27,17 +29,7 @@ from graphql import (
     get_argument_values,
 )
 
-from app import metrics
-from app.compiled import differential
-from app.compiled.plan import (
-    FieldDetailsList,
-    ObjectPlan,
-    PlanCompiler,
-    skip_include_variables,
-    unsupported_reason,
-)
-from app.compiled.run import PlanRun
-from schema.framework_compat import (
+from execution.compat import (
     Executor,
     collect_fields,
     collect_subfields,
@@ -45,13 +37,53 @@ from schema.framework_compat import (
     graphql_core_schema,
     schema_converter,
 )
+from execution.compiler import PlanCompiler
+from execution.documents import skip_include_variables, unsupported_reason
+from execution.plan import FieldDetailsList, ObjectPlan
+from execution.run import PlanRun
+from execution.state import RecordedRoots
 
 if TYPE_CHECKING:
     import strawberry
 
-ExecutionEngine = Literal["compiled", "graphql-core", "differential"]
 _SCALAR_ARGUMENT_TYPES = (str, int, float, bool, type(None))
 MAX_VARIANTS = 16  # plans kept per document for different @skip/@include variable values
+
+
+class ExecutionObserver(Protocol):
+    """What the engine reports, once per operation (the app counts it for /metrics)."""
+
+    def planned(self) -> None:
+        """An operation ran on plans."""
+
+    def fell_back(self, reason: str) -> None:
+        """The fallback ran an operation instead, for ``reason`` (e.g. ``"introspection"``)."""
+
+
+class Check(Protocol):
+    """A second opinion on every operation (tests/differential.py: graphql-core's answer)."""
+
+    def fell_back(self, reason: str) -> None:
+        """The fallback ran an operation: there was no compiled answer to check."""
+
+    def compare(
+        self,
+        result: Any,
+        recorded_roots: RecordedRoots | None,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        arguments: dict[str, Any],
+    ) -> Awaitable[ExecutionResult]:
+        """The answer to return for the compiled ``result`` (maybe awaitable) of ``document``;
+        ``recorded_roots`` holds a mutation's root results, so they need not run twice."""
+
+
+class _Unobserved:
+    def planned(self) -> None:
+        return
+
+    def fell_back(self, reason: str) -> None:
+        return
 
 
 @dataclass(eq=False, slots=True)
@@ -131,10 +163,20 @@ class CompiledEngine:
     is the key; entries hold the document so an id is never reused while cached.
     """
 
+    # Set by the tests only, on the class for a whole run or on one engine; read per operation.
+    check: Check | None = None
+
     def __init__(
-        self, schema: strawberry.Schema, mode: ExecutionEngine = "compiled", maxsize: int = 512
+        self,
+        schema: strawberry.Schema,
+        *,
+        observer: ExecutionObserver | None = None,
+        fallback: Callable[..., Any] = execute,
+        maxsize: int = 512,
     ) -> None:
-        self.mode = mode
+        """``fallback`` runs what plans cannot (graphql-core's ``execute`` and signature)."""
+        self.observer: ExecutionObserver = observer or _Unobserved()
+        self.fallback = fallback
         self.maxsize = maxsize
         converter = schema_converter(schema)
         handlers = field_exception_handlers(converter)
@@ -167,16 +209,13 @@ class CompiledEngine:
             **({"executor_class": executor_class} if executor_class else {}),
             **kwargs,
         )
-        if self.mode == "graphql-core":
-            return execute(schema, document, **arguments)
-        compiled = self.run_compiled(
-            schema, document, arguments, record_roots=self.mode == "differential"
-        )
+        check = self.check
+        compiled = self.run_compiled(schema, document, arguments, record_roots=check is not None)
         if compiled is None:
-            return execute(schema, document, **arguments)
+            return self.fallback(schema, document, **arguments)
         result, recorded_roots = compiled
-        if self.mode == "differential":
-            return differential.compare(result, recorded_roots, schema, document, arguments)
+        if check is not None:
+            return check.compare(result, recorded_roots, schema, document, arguments)
         return result
 
     def run_compiled(
@@ -186,9 +225,9 @@ class CompiledEngine:
         arguments: dict[str, Any],
         *,
         record_roots: bool = False,
-    ) -> tuple[Any, dict[str, tuple[bool, Any]] | None] | None:
-        """The plan's result (maybe awaitable) and, when asked, the raw results of the root
-        fields (for a differential replay); None when graphql-core must run the operation."""
+    ) -> tuple[Any, RecordedRoots | None] | None:
+        """The plan's result (maybe awaitable) and, when asked, the raw results of a mutation's
+        root fields (for a check's replay); None when the fallback must run the operation."""
         operation_name = arguments["operation_name"]
         entry = self._entry(document, operation_name)
         if entry.reason is not None:
@@ -201,7 +240,7 @@ class CompiledEngine:
             schema, document, raw_variable_values=raw_variables, **build_arguments
         )
         if isinstance(executor, list):  # variables that do not coerce: graphql-core's answer
-            metrics.GRAPHQL_EXECUTIONS.labels("compiled", "").inc()
+            self.observer.planned()
             return ExecutionResult(None, errors=executor), None
         manager = executor.middleware_manager
         if manager is not None and manager.middlewares:
@@ -228,16 +267,15 @@ class CompiledEngine:
             entry.variants.move_to_end(variant_key)
         serially = executor.operation.operation is OperationType.MUTATION
         run = PlanRun(operation, executor, record_roots=record_roots and serially)
-        metrics.GRAPHQL_EXECUTIONS.labels("compiled", "").inc()
+        self.observer.planned()
         result = run.execute_operation(operation.root_plan(executor), serially)
         return result, run.recorded_roots
 
-    @staticmethod
-    def _fallback(reason: str) -> None:
-        """Count an operation graphql-core runs instead (the caller returns None)."""
-        metrics.GRAPHQL_EXECUTIONS.labels("graphql-core", reason).inc()
-        differential.record_fallback(reason)
-        return
+    def _fallback(self, reason: str) -> None:
+        """Report an operation the fallback runs instead (the caller returns None)."""
+        self.observer.fell_back(reason)
+        if self.check is not None:
+            self.check.fell_back(reason)
 
     def _entry(self, document: DocumentNode, operation_name: str | None) -> _DocumentEntry:
         key = (id(document), operation_name)
