@@ -38,15 +38,9 @@ from app.compiled.engine import MAX_VARIANTS
 from app.schema import IssuegraphSchema, build_schema
 from app.settings import Settings
 from benchmarks.workloads import W1, W2, W3, Workload, body
-from tests.conftest import GraphQLClient
-from tests.test_pagination import (
-    SessionFactory,
-    build_dataset,
-    create_project,
-    create_workspace,
-    insert_comments,
-    pk,
-)
+from tests.support.client import GraphQLClient
+from tests.support.datasets import SessionFactory, build_dataset, insert_comments
+from tests.support.world import create_project, create_workspace, pk
 
 # -- a schema that misbehaves on purpose ---------------------------------------------------------
 

@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from app.settings import Settings
-from tests.jobs_support import JOB_FIELDS, running_worker, wait_for_job
+from tests.support.jobs import JOB_FIELDS, wait_for_job
+from tests.support.workers import running_worker
 
 
 async def _setup(gql: Any, owner: Any, make_person: Any) -> dict[str, Any]:

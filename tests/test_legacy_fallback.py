@@ -32,9 +32,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.settings import Settings
-from tests.conftest import GraphQLClient, Person
-from tests.fakes import free_port
-from tests.test_cli import run_cli
+from tests.support.client import GraphQLClient, Person
+from tests.support.processes import run_cli
+from tests.support.servers import free_port
 
 REPO_ROOT = Path(__file__).parents[1]
 LEGACY_DIR = REPO_ROOT / "benchmarks" / "legacy"

@@ -35,11 +35,12 @@ from app.main import create_app
 from app.settings import Settings
 from db.models import Job
 from schema.ids import pk_of
-from tests.conftest import GraphQLClient
-from tests.fakes import live_server
-from tests.jobs_support import eventually, running_worker, wait_for_job
-from tests.test_job_updates_ws import session as ws_session
-from tests.test_job_updates_ws import subscribe, updates_until_complete
+from tests.support.client import GraphQLClient
+from tests.support.jobs import wait_for_job
+from tests.support.servers import live_server
+from tests.support.subscriptions import session as ws_session
+from tests.support.subscriptions import subscribe, updates_until_complete
+from tests.support.workers import eventually, running_worker
 
 TRIAGE = """mutation TriageIssue($i: ID!) {
   triageIssue(input: {issueId: $i}) { job { id status createdBy { name } } userErrors { message } }

@@ -10,20 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from app.main import create_app
 from app.settings import Settings
-from tests.fakes import app_client
+from tests.support.servers import app_client, live_server
 
 ORIGIN = "https://app.example.com"
 CREATE = 'mutation { createWorkspace(input: {slug: "over-get", name: "G"}) { workspace { id } } }'
@@ -254,27 +250,6 @@ PROTOCOL = Subprotocol("graphql-transport-ws")
 SUBSCRIBE = "subscription($id: ID!) { jobUpdates(id: $id) { status } }"
 
 
-@asynccontextmanager
-async def uvicorn_serving(settings: Settings, **update: Any) -> AsyncIterator[str]:
-    """The app behind a real uvicorn on an ephemeral port: its http:// base URL."""
-    app = create_app(settings.model_copy(update=update))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(10):
-            await task
-
-
 async def receive(ws: ClientConnection) -> dict[str, Any]:
     async with asyncio.timeout(10):
         message: dict[str, Any] = json.loads(await ws.recv())
@@ -322,9 +297,11 @@ async def test_subscriptions_per_connection_are_capped(
     assert Settings().max_subscriptions_per_connection == 10
     owner = await make_person()
     queue = f"issuegraph-test-transport:{secrets.token_hex(4)}"
-    async with uvicorn_serving(
-        settings, max_subscriptions_per_connection=2, queue_name=queue
-    ) as base:
+    served = settings.model_copy(
+        update={"max_subscriptions_per_connection": 2, "queue_name": queue}
+    )
+    async with live_server(served) as url:
+        base = url.removeprefix("http://")
         job_id = await queued_export(base, owner)
         async with connect(f"ws://{base}/graphql", subprotocols=[PROTOCOL], open_timeout=10) as ws:
             await ws.send(
