@@ -31,13 +31,12 @@ from tests.support.jobs import (
     wait_for_job,
     wait_until,
 )
-from tests.support.processes import WorkerProcess
+from tests.support.processes import BIG_IMPORT_ROWS, WorkerProcess, running_in
 from tests.support.servers import RedisServer
 from tests.support.workers import wait_for_arq_task, worker
 from tests.support.world import create_label, pk
 
 SessionFactory = async_sessionmaker[AsyncSession]
-BIG_IMPORT_ROWS = 20_000
 
 
 @pytest.fixture
@@ -161,18 +160,7 @@ async def test_an_import_survives_its_worker_being_killed(
     }
     first, second = WorkerProcess(settings, **env), WorkerProcess(settings, **env)
     try:
-        await first.start()
-        try:
-            running = await wait_until(
-                gql,
-                owner,
-                job["id"],
-                lambda j: j["status"] == "RUNNING" and j["progress"] > 0,
-                within=30,
-                every=0.02,
-            )
-        except TimeoutError:
-            pytest.fail(f"the import never ran; worker output:\n{first.tail()}")
+        running = await running_in(first, gql, owner, job["id"])
         await first.kill()
         assert running["progress"] < 1
         committed = await count_issues(session_factory, project)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,7 +42,7 @@ from services.labels import LabelService
 from services.projects import ProjectService
 from services.viewer import Viewer
 from services.workspaces import WorkspaceService
-from tests.support.processes import REPO_ROOT, cli_env
+from tests.support.processes import cli_env, run_cli
 from tests.support.servers import scratch_database
 
 # What each migration adds. A new migration must be added here, with data for its tables in
@@ -369,22 +368,8 @@ async def test_every_migration_goes_down_and_up_again_keeping_the_data(
 async def issuegraph_migrate(
     settings: Settings, database_url: str, *args: str
 ) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "migrate",
-        *args,
-        cwd=REPO_ROOT,
-        env=cli_env(settings, ISSUEGRAPH_DATABASE_URL=database_url),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(30):
-        stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    env = cli_env(settings, ISSUEGRAPH_DATABASE_URL=database_url)
+    return await run_cli(settings, "migrate", *args, env=env, within=30)
 
 
 async def revision_of(engine: AsyncEngine) -> list[str]:

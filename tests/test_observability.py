@@ -8,7 +8,6 @@ import contextlib
 import json
 import re
 import secrets
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,13 @@ from db.migrate import HEAD, migrate_to, migration_scripts
 from services.workspaces import WorkspaceReads
 from tests.support.jobs import TRIAGE, job_of, make_space, start_triage, wait_for_job
 from tests.support.observe import LogLine, captured_logs, lines_of
-from tests.support.processes import REPO_ROOT, WorkerProcess, cli_env, exited_cleanly, serving
+from tests.support.processes import (
+    WorkerProcess,
+    cli_env,
+    exited_cleanly,
+    run_cli,
+    serving,
+)
 from tests.support.servers import app_client, database_named, scratch_database
 from tests.support.workers import eventually, running_worker, wait_for_arq_task
 from tests.support.world import pk
@@ -444,22 +449,11 @@ async def test_readyz_tells_a_database_ahead_of_this_code(
 
 
 async def worker_check(settings: Settings, **env: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "worker",
-        "--check",
-        cwd=REPO_ROOT,
-        env=cli_env(settings, **env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    """`issuegraph worker --check`: its exit code and output (stdout, then stderr)."""
+    code, out, err = await run_cli(
+        settings, "worker", "--check", env=cli_env(settings, **env), within=20
     )
-    async with asyncio.timeout(20):
-        output, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, output.decode(errors="replace")
+    return code, out + err
 
 
 async def test_worker_check_reports_a_running_worker(settings: Settings) -> None:

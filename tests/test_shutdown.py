@@ -31,9 +31,14 @@ from tests.support.jobs import (
     make_space,
     start_import,
     wait_for_job,
-    wait_until,
 )
-from tests.support.processes import WorkerProcess, exited_cleanly, serving
+from tests.support.processes import (
+    BIG_IMPORT_ROWS,
+    WorkerProcess,
+    exited_cleanly,
+    running_in,
+    serving,
+)
 from tests.support.servers import waiting_on_locks
 from tests.support.world import pk
 
@@ -144,7 +149,6 @@ async def test_sigterm_finishes_in_flight_requests_and_refuses_new_ones(
 
 # -- the worker ----------------------------------------------------------------------------------
 
-BIG_IMPORT_ROWS = 20_000
 WORKER_ENV = {
     "ISSUEGRAPH_IMPORT_BATCH_SIZE": "50",
     "ISSUEGRAPH_WORKER_SHUTDOWN_GRACE_SECONDS": "1",
@@ -166,18 +170,7 @@ async def test_sigterm_hands_a_running_import_back_and_another_worker_finishes_i
 
     first, second = WorkerProcess(settings, **WORKER_ENV), WorkerProcess(settings, **WORKER_ENV)
     try:
-        await first.start()
-        try:
-            running = await wait_until(
-                gql,
-                owner,
-                job["id"],
-                lambda j: j["status"] == "RUNNING" and j["progress"] > 0,
-                within=30,
-                every=0.02,
-            )
-        except TimeoutError:
-            pytest.fail(f"the import never ran; worker output:\n{first.tail()}")
+        running = await running_in(first, gql, owner, job["id"])
         assert running["progress"] < 1
         assert first.process is not None
         first.process.send_signal(signal.SIGTERM)

@@ -11,14 +11,18 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from app.settings import Settings
+from tests.support.jobs import wait_until
 from tests.support.servers import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# An import that takes a worker a few seconds: long enough to stop it half-way.
+BIG_IMPORT_ROWS = 20_000
 CLI = [sys.executable, "-m", "app.cli"]
 
 
@@ -41,24 +45,29 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
-    """One `issuegraph` command against this session's database and Redis: its exit code,
-    stdout and stderr."""
-    env = {
-        **os.environ,
-        "ISSUEGRAPH_DATABASE_URL": settings.database_url or "",
-        "ISSUEGRAPH_REDIS_URL": settings.redis_url or "",
-    }
+async def run_cli(
+    settings: Settings, *args: str, env: dict[str, str] | None = None, within: float = 60
+) -> tuple[int, str, str]:
+    """One `issuegraph` command, run to its end: its exit code, stdout and stderr. ``env``:
+    the whole environment (default: this process's, with this session's database and Redis)."""
+    if env is None:
+        env = {
+            **os.environ,
+            "ISSUEGRAPH_DATABASE_URL": settings.database_url or "",
+            "ISSUEGRAPH_REDIS_URL": settings.redis_url or "",
+        }
     process = await asyncio.create_subprocess_exec(
         *CLI,
         *args,
         env=env,
         cwd=REPO_ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await process.communicate()
-    return process.returncode or 0, stdout.decode(), stderr.decode()
+    async with asyncio.timeout(within):
+        stdout, stderr = await process.communicate()
+    return process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
 
 
 class ChildProcess:
@@ -174,3 +183,20 @@ async def serving(
 def exited_cleanly(returncode: int) -> bool:
     """0, or death by the SIGTERM uvicorn re-raises after a completed graceful shutdown."""
     return returncode in (0, -signal.SIGTERM)
+
+
+async def running_in(worker: WorkerProcess, gql: Any, person: Any, job_id: str) -> dict[str, Any]:
+    """Start ``worker`` and wait until it runs the job (RUNNING, with some progress): the job
+    as ``person`` reads it then. Fails with the worker's output if it never gets there."""
+    await worker.start()
+    try:
+        return await wait_until(
+            gql,
+            person,
+            job_id,
+            lambda job: job["status"] == "RUNNING" and job["progress"] > 0,
+            within=30,
+            every=0.02,
+        )
+    except TimeoutError:
+        pytest.fail(f"the import never ran; worker output:\n{worker.tail()}")
