@@ -9,7 +9,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,25 +71,34 @@ async def run_cli(
 
 
 class ChildProcess:
-    """A long-running `issuegraph <command>` child process, its output (stdout and stderr)
-    kept for diagnosis."""
+    """A long-running child process (``argv``, run in the repository), its output (stdout and
+    stderr) kept for diagnosis. ``own_group``: in a process group of its own, so that what it
+    forks can be killed with it."""
 
-    def __init__(self, env: dict[str, str], *args: str, keep_lines: int = 200) -> None:
-        self.args = args
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: dict[str, str],
+        *,
+        keep_lines: int = 200,
+        own_group: bool = False,
+    ) -> None:
+        self.argv = list(argv)
         self.env = env
+        self.own_group = own_group
         self.process: asyncio.subprocess.Process | None = None
         self.output: collections.deque[str] = collections.deque(maxlen=keep_lines)
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            *CLI,
-            *self.args,
+            *self.argv,
             cwd=REPO_ROOT,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=self.own_group,
         )
         self._reader = asyncio.create_task(self._drain())
 
@@ -98,6 +107,25 @@ class ChildProcess:
         assert self.process.stdout is not None
         async for line in self.process.stdout:
             self.output.append(line.decode(errors="replace").rstrip())
+
+    async def wait_healthy(self, url: str, within: float, what: str) -> None:
+        """Until GET ``url`` answers 200; fails the test with the output if the process exits
+        first or ``within`` seconds pass."""
+        assert self.process is not None
+        try:
+            async with asyncio.timeout(within), httpx.AsyncClient() as http:
+                while True:
+                    if self.process.returncode is not None:
+                        pytest.fail(
+                            f"{what} exited with {self.process.returncode} while starting:\n"
+                            f"{self.tail()}"
+                        )
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get(url, timeout=2)).status_code == 200:
+                            return
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            pytest.fail(f"{what} not ready within {within:.0f} s:\n{self.tail()}")
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(list(self.output)[-lines:])
@@ -116,6 +144,10 @@ class ChildProcess:
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
+        await self.collect_output()
+
+    async def collect_output(self) -> None:
+        """The rest of the output of a process that has exited."""
         if self._reader is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._reader, 5)
@@ -125,7 +157,7 @@ class WorkerProcess(ChildProcess):
     """`issuegraph worker` as a child process."""
 
     def __init__(self, settings: Settings, **env: str) -> None:
-        super().__init__(cli_env(settings, **env), "worker")
+        super().__init__([*CLI, "worker"], cli_env(settings, **env))
 
 
 class ServeProcess(ChildProcess):
@@ -134,15 +166,8 @@ class ServeProcess(ChildProcess):
     def __init__(self, settings: Settings, *, workers: int = 1, **env: str) -> None:
         self.port = free_port()
         self.workers = workers
-        super().__init__(
-            cli_env(settings, **env),
-            "serve",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-            keep_lines=300,
-        )
+        argv = [*CLI, "serve", "--port", str(self.port), "--workers", str(workers)]
+        super().__init__(argv, cli_env(settings, **env), keep_lines=300)
 
     @property
     def url(self) -> str:
@@ -151,21 +176,10 @@ class ServeProcess(ChildProcess):
     async def start(self) -> None:
         await super().start()
         try:
-            await self._wait_ready()
+            await self.wait_healthy(f"{self.url}/healthz", 20, "`serve`")
         except BaseException:
             await self.kill()
             raise
-
-    async def _wait_ready(self, within: float = 20) -> None:
-        assert self.process is not None
-        async with asyncio.timeout(within), httpx.AsyncClient(base_url=self.url) as http:
-            while True:
-                if self.process.returncode is not None:
-                    pytest.fail(f"`serve` exited early:\n{self.tail()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/healthz", timeout=2)).status_code == 200:
-                        return
-                await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
