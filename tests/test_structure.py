@@ -75,11 +75,11 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 SEEDING_IMPORTERS = frozenset({"app.cli"})
 
 # Strawberry's public modules, as far as the code uses them: its top level and the modules its
-# documentation (strawberry.rocks/docs) imports from: types and `Info`, the FastAPI
-# integration, schema extensions, permissions, scalars, Relay, the subscription protocol
-# names, the schema's `StrawberryConfig`, the HTTP request/response types, and the exceptions
-# an integration raises. Anything deeper (`strawberry.schema.schema`, `strawberry.types.field`,
-# `strawberry.utils.*`...) is an implementation detail.
+# documentation imports from (types and `Info`, the FastAPI integration, schema extensions,
+# permissions, scalars, Relay, the subscription protocol names, the schema's
+# `StrawberryConfig`, the HTTP request/response types, and the exceptions an integration
+# raises). Anything deeper (`strawberry.schema.schema`, `strawberry.types.field`,
+# `strawberry.utils.*`...) is an implementation detail that may change in any release.
 STRAWBERRY_PUBLIC = frozenset(
     {
         "strawberry",
@@ -95,10 +95,10 @@ STRAWBERRY_PUBLIC = frozenset(
         "strawberry.exceptions",
     }
 )
-# graphql-core's documented packages (graphql-core.readthedocs.io, "Sub-Packages" it tells
-# applications to use): the top level re-exports the public API; `language`, `pyutils` and
-# `error` are the ones documented for direct import. Executor, type and validation internals
-# are reached through the top level or through COMPAT_MODULE.
+# graphql-core: its top level re-exports the public API; of its subpackages the code may import
+# `language` (AST nodes, the visitor), `pyutils` (`Path` and helpers) and `error` directly.
+# `execution`, `type`, `utilities` and `validation` are reached through the top level; what
+# they hold beyond it (the `Executor`'s members, `MiddlewareManager`...) only in COMPAT_MODULE.
 GRAPHQL_PUBLIC = frozenset({"graphql", "graphql.language", "graphql.pyutils", "graphql.error"})
 
 
