@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -25,12 +24,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.main import create_app
-from app.settings import Settings, to_async_database_url
+from app.settings import Settings
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_to_head
 from db.models import Base
 from services import auth
 from tests import differential
+from tests.support.client import GraphQLClient, Person
+from tests.support.servers import scratch_database
 
 
 @dataclass(frozen=True)
@@ -57,28 +58,14 @@ def servers() -> Iterator[TestServers]:
         )
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 @pytest.fixture(scope="session")
 async def database_url(servers: TestServers) -> AsyncIterator[str]:
     """A fresh database for this test session, migrated to head, dropped afterwards."""
-    name = f"issuegraph_test_{secrets.token_hex(4)}"
-    admin = create_engine(to_async_database_url(servers.database_url))
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = to_async_database_url(_with_database(servers.database_url, name))
-    engine = create_engine(url)
-    await upgrade_to_head(engine)
-    await engine.dispose()
-    yield url
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with scratch_database(servers.database_url, "issuegraph_test") as url:
+        engine = create_engine(url)
+        await upgrade_to_head(engine)
+        await engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -175,18 +162,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@dataclass
-class Person:
-    email: str
-    name: str
-    token: str
-    user_id: int
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
 def make_person(
     session_factory: async_sessionmaker[AsyncSession],
@@ -204,30 +179,6 @@ def make_person(
         return Person(email=email, name=name, token=token, user_id=user.id)
 
     return make
-
-
-class GraphQLClient:
-    """Posts GraphQL operations the way a client would; returns the decoded body."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    async def __call__(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        *,
-        as_: Person | None = None,
-        expect_status: int = 200,
-    ) -> dict[str, Any]:
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers=as_.headers if as_ else {},
-        )
-        assert response.status_code == expect_status, response.text
-        body: dict[str, Any] = response.json()
-        return body
 
 
 @pytest.fixture

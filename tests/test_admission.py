@@ -20,9 +20,10 @@ from app.main import create_app
 from app.policy.admission import Admission
 from app.settings import Settings
 from db.models import Project
-from tests.jobs_helpers import make_space, pk
-from tests.jobs_support import eventually
-from tests.test_shutdown import waiting_on_locks
+from tests.support.jobs import make_space
+from tests.support.servers import waiting_on_locks
+from tests.support.workers import eventually
+from tests.support.world import pk
 
 CREATE_ISSUE = (
     "mutation($input: CreateIssueInput!) { createIssue(input: $input) "

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from tests.jobs_helpers import Space, add_member, issues_csv, job_of, make_space, start_triage
+from tests.support.jobs import Space, issues_csv, job_of, make_space, start_triage
+from tests.support.world import add_member
 
 
 async def batch(
@@ -294,7 +295,7 @@ async def test_losing_a_membership_ends_access_within_the_batch(
 ) -> None:
     owner, other = await make_person("Owner"), await make_person("Co-owner")
     space = await make_space(gql, owner, "leaving")
-    await add_member(gql, owner, space, other, "OWNER")
+    await add_member(gql, owner, space.workspace, other, "OWNER")
     from schema.ids import to_global_id
 
     me = to_global_id("User", owner.user_id)

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from app.cli import _dev_app, _graphiql_hint
 from app.settings import Settings
-
-CLI = [sys.executable, "-m", "app.cli"]
-
-
-async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
-    env = {
-        **os.environ,
-        "ISSUEGRAPH_DATABASE_URL": settings.database_url or "",
-        "ISSUEGRAPH_REDIS_URL": settings.redis_url or "",
-    }
-    process = await asyncio.create_subprocess_exec(
-        *CLI,
-        *args,
-        env=env,
-        cwd=Path(__file__).parents[1],
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    return process.returncode or 0, stdout.decode(), stderr.decode()
+from tests.support.processes import run_cli
 
 
 async def test_create_user_token_use_and_revoke(settings: Settings, gql: Any) -> None:

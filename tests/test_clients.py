@@ -28,9 +28,9 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
 from app.settings import Settings
-from tests.fakes import live_server
-from tests.jobs_support import running_worker
-from tests.test_persisted import counted
+from tests.support.observe import counted
+from tests.support.servers import live_server
+from tests.support.workers import running_worker
 
 CLIENTS = Path(__file__).parent / "clients"
 REQUIRE = os.environ.get("ISSUEGRAPH_REQUIRE_CLIENT_TESTS") == "1"

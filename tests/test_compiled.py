@@ -43,15 +43,9 @@ from execution import CompiledEngine
 from execution.compat import await_maybe
 from execution.engine import MAX_VARIANTS
 from tests import differential
-from tests.conftest import GraphQLClient
-from tests.test_pagination import (
-    SessionFactory,
-    build_dataset,
-    create_project,
-    create_workspace,
-    insert_comments,
-    pk,
-)
+from tests.support.client import GraphQLClient
+from tests.support.datasets import SessionFactory, build_dataset, insert_comments
+from tests.support.world import create_project, create_workspace, pk
 
 # -- a schema that misbehaves on purpose ---------------------------------------------------------
 

@@ -8,15 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from db.models import Issue, Project
-from tests.conftest import GraphQLClient, Person
-from tests.test_pagination import (
-    SessionFactory,
-    add_member,
-    create_project,
-    create_workspace,
-    ok,
-    pk,
-)
+from tests.support.client import GraphQLClient, Person, data_of
+from tests.support.datasets import SessionFactory
+from tests.support.world import add_member, create_project, create_workspace, pk
 
 CREATE_ISSUE = """mutation($p: ID!, $title: String!) {
   createIssue(input: {projectId: $p, title: $title}) {
@@ -30,7 +24,7 @@ async def _create(
     gql: GraphQLClient, person: Person, project_id: str, title: str
 ) -> dict[str, Any]:
     body = await gql(CREATE_ISSUE, {"p": project_id, "title": title}, as_=person)
-    payload = ok(body)["createIssue"]
+    payload = data_of(body)["createIssue"]
     assert payload["userErrors"] == [], payload
     issue: dict[str, Any] = payload["issue"]
     assert issue["title"] == title

@@ -8,7 +8,7 @@ import pytest
 from graphql import build_schema
 
 from app.graphql.schema import schema
-from tests.contract import missing_from
+from tests.support.contract import missing_from
 
 CONTRACT = Path(__file__).resolve().parents[1] / "schema" / "contract.graphql"
 SNAPSHOT = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"

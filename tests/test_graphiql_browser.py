@@ -55,7 +55,7 @@ from app.main import create_app
 from app.settings import Settings
 from services import auth
 from services.seed import seed_demo
-from tests.fakes import live_server
+from tests.support.servers import live_server
 
 try:
     from playwright.sync_api import Error as PlaywrightError

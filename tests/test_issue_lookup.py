@@ -14,16 +14,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.ids import to_global_id
-from tests.conftest import GraphQLClient
-from tests.test_pagination import (
+from tests.support.client import GraphQLClient, data_of
+from tests.support.datasets import (
     CommentRow,
     Dataset,
     SessionFactory,
     build_dataset,
     insert_comments,
-    ok,
-    pk,
 )
+from tests.support.world import pk
 from tests.test_query_counts import counting
 
 SELECTION = """
@@ -86,7 +85,7 @@ async def test_nested_pages_match_the_loaders_page_for_page(
     data, comments = await _dataset(gql, make_person, session_factory)
     number = _busiest(data, comments)
     first, _ = await _both(gql, data, number, {"first": 2})
-    edges = ok(first)["issue"]["comments"]["edges"]
+    edges = data_of(first)["issue"]["comments"]["edges"]
     second_cursor = edges[1]["cursor"]
     shapes: list[dict[str, Any]] = [
         {},
@@ -101,11 +100,11 @@ async def test_nested_pages_match_the_loaders_page_for_page(
     ]
     for page in shapes:
         nested, loaded = await _both(gql, data, number, page)
-        assert ok(nested)["issue"] == ok(loaded)["node"], page
+        assert data_of(nested)["issue"] == data_of(loaded)["node"], page
     # an issue without comments or labels: empty, not null
     bare = next(i.number for i in data.issues if not i.label_ids)
     nested, loaded = await _both(gql, data, bare, {"first": 5})
-    assert ok(nested)["issue"] == ok(loaded)["node"]
+    assert data_of(nested)["issue"] == data_of(loaded)["node"]
 
 
 async def test_a_bad_cursor_fails_the_comments_field_only(
@@ -136,11 +135,11 @@ async def test_one_issue_with_labels_and_comments_is_one_statement(
     number = _busiest(data, comments)
     variables = {"ws": data.slug, "identifier": f"{data.key}-{number}", **page}
     if page.get("after") == "cursor":
-        first = ok(await gql(BY_IDENTIFIER, {**variables, "after": None}, as_=data.owner))
+        first = data_of(await gql(BY_IDENTIFIER, {**variables, "after": None}, as_=data.owner))
         variables["after"] = first["issue"]["comments"]["edges"][0]["cursor"]
-    ok(await gql(BY_IDENTIFIER, variables, as_=data.owner))  # warm-up
+    data_of(await gql(BY_IDENTIFIER, variables, as_=data.owner))  # warm-up
     with counting(app_engine) as log:
-        ok(await gql(BY_IDENTIFIER, variables, as_=data.owner))
+        data_of(await gql(BY_IDENTIFIER, variables, as_=data.owner))
     # The test app runs both executors (differential mode), so the root field resolves once
     # per executor: each resolution one statement with the labels and comments in it.
     reads = [s for s in log.statements if "FROM issues" in s]
@@ -163,7 +162,7 @@ async def test_two_comment_pages_of_one_issue_still_answer(
         b: comments(last: 1) { edges { node { id } } }
       }
     }"""
-    answer = ok(
+    answer = data_of(
         await gql(query, {"ws": data.slug, "identifier": f"{data.key}-{number}"}, as_=data.owner)
     )
     issue_id = next(i.id for i in data.issues if i.number == number)

@@ -4,7 +4,6 @@ uvicorn server running the app, with a real arq worker publishing the changes.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,20 +14,25 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
 from app.settings import Settings
-from tests.fakes import live_server
-from tests.jobs_helpers import (
+from tests.support.jobs import (
     issues_csv,
     job_of,
     make_project,
     make_space,
     start_import,
     start_triage,
-    worker,
+    wait_for_job,
 )
-from tests.jobs_support import wait_for_job
+from tests.support.servers import live_server
+from tests.support.subscriptions import (
+    PROTOCOL,
+    receive,
+    session,
+    subscribe,
+    updates_until_complete,
+)
+from tests.support.workers import worker
 
-SUBSCRIBE = "subscription($id: ID!) { jobUpdates(id: $id) { status progress message } }"
-PROTOCOL = Subprotocol("graphql-transport-ws")
 LEGACY_PROTOCOL = Subprotocol("graphql-ws")
 
 
@@ -37,54 +41,6 @@ async def server_url(settings: Settings) -> AsyncIterator[str]:
     """A fresh app served by uvicorn on a free local port: its ws:// GraphQL URL."""
     async with live_server(settings) as base_url:
         yield base_url.replace("http://", "ws://", 1) + "/graphql"
-
-
-async def receive(ws: ClientConnection, within: float = 15) -> dict[str, Any]:
-    async with asyncio.timeout(within):
-        message: dict[str, Any] = json.loads(await ws.recv())
-    return message
-
-
-@contextlib.asynccontextmanager
-async def session(url: str, person: Any) -> AsyncIterator[ClientConnection]:
-    """An acknowledged graphql-transport-ws connection, authenticated as ``person``."""
-    async with connect(url, subprotocols=[PROTOCOL], open_timeout=10) as ws:
-        assert ws.subprotocol == PROTOCOL
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {person.token}"}}
-            )
-        )
-        assert await receive(ws) == {"type": "connection_ack"}
-        yield ws
-
-
-async def subscribe(ws: ClientConnection, job_id: str, op: str = "1") -> None:
-    await ws.send(
-        json.dumps(
-            {
-                "id": op,
-                "type": "subscribe",
-                "payload": {"query": SUBSCRIBE, "variables": {"id": job_id}},
-            }
-        )
-    )
-
-
-async def updates_until_complete(
-    ws: ClientConnection, op: str = "1", within: float = 30
-) -> list[dict[str, Any]]:
-    """The ``jobUpdates`` of every ``next`` message, until ``complete`` (anything else fails)."""
-    updates: list[dict[str, Any]] = []
-    async with asyncio.timeout(within):
-        while True:
-            message = await receive(ws, within)
-            assert message.get("id") == op, message
-            if message["type"] == "complete":
-                return updates
-            assert message["type"] == "next", message
-            assert "errors" not in message["payload"], message
-            updates.append(message["payload"]["data"]["jobUpdates"])
 
 
 async def test_job_updates_stream_a_running_import(

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
 from db.models import JobFile, JobStatus
-from tests.jobs_helpers import (
-    add_member,
+from tests.support.jobs import (
     cancel,
     count_issues,
     count_jobs,
@@ -26,9 +25,10 @@ from tests.jobs_helpers import (
     start_export,
     start_import,
     start_triage,
-    worker,
+    wait_for_job,
 )
-from tests.jobs_support import wait_for_arq_task, wait_for_job
+from tests.support.workers import wait_for_arq_task, worker
+from tests.support.world import add_member
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -41,7 +41,7 @@ async def test_idempotency_key_gives_one_job_per_user(
 ) -> None:
     owner, member = await asyncio.gather(make_person("Owner"), make_person("Member"))
     space = await make_space(gql, owner, "idem")
-    await add_member(gql, owner, space, member, "MEMBER")
+    await add_member(gql, owner, space.workspace, member, "MEMBER")
 
     first = job_of(await start_triage(gql, owner, space.issue, key="key-1"))
     again = job_of(await start_triage(gql, owner, space.issue, key="key-1"))
@@ -118,7 +118,7 @@ async def test_who_may_start_and_cancel_jobs(
     )
     space = await make_space(gql, owner, "perms")
     for person, role in ((member, "MEMBER"), (colleague, "MEMBER"), (viewer, "VIEWER")):
-        await add_member(gql, owner, space, person, role)
+        await add_member(gql, owner, space.workspace, person, role)
 
     # A VIEWER reads everything but starts nothing.
     for payload in await asyncio.gather(
@@ -156,7 +156,7 @@ async def test_a_canceled_queued_job_never_runs(
 ) -> None:
     owner, member = await asyncio.gather(make_person("Owner"), make_person("Member"))
     space = await make_space(gql, owner, "cancelq")
-    await add_member(gql, owner, space, member, "MEMBER")
+    await add_member(gql, owner, space.workspace, member, "MEMBER")
 
     doomed = job_of(await start_import(gql, member, space.project, issues_csv(3)))
     assert doomed["status"] == "QUEUED"

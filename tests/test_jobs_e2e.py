@@ -8,31 +8,18 @@ import json
 from typing import Any
 
 from app.settings import Settings
-from tests.jobs_support import JOB_FIELDS, running_worker, wait_for_job
+from tests.support.jobs import JOB_FIELDS, wait_for_job
+from tests.support.workers import running_worker
+from tests.support.world import create_label, create_project, create_workspace
 
 
 async def _setup(gql: Any, owner: Any, make_person: Any) -> dict[str, Any]:
-    body = await gql(
-        'mutation { createWorkspace(input: {slug: "acme", name: "Acme"}) { workspace { id } } }',
-        as_=owner,
-    )
-    ws = body["data"]["createWorkspace"]["workspace"]["id"]
-    body = await gql(
-        'mutation($ws: ID!) { createProject(input: {workspaceId: $ws, key: "ENG", name: "Eng"}) '
-        "{ project { id } } }",
-        {"ws": ws},
-        as_=owner,
-    )
-    project = body["data"]["createProject"]["project"]["id"]
-    labels = {}
-    for name, color in (("bug", "#d73a4a"), ("performance", "#fbca04")):
-        body = await gql(
-            "mutation($ws: ID!, $n: String!, $c: String!) { createLabel(input: "
-            "{workspaceId: $ws, name: $n, color: $c}) { label { id } } }",
-            {"ws": ws, "n": name, "c": color},
-            as_=owner,
-        )
-        labels[name] = body["data"]["createLabel"]["label"]["id"]
+    ws = await create_workspace(gql, owner, "acme", "Acme")
+    project = await create_project(gql, owner, ws, "ENG", "Eng")
+    labels = {
+        name: await create_label(gql, owner, ws, name, color)
+        for name, color in (("bug", "#d73a4a"), ("performance", "#fbca04"))
+    }
     return {"ws": ws, "project": project, "labels": labels}
 
 

@@ -15,10 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.main import create_app
 from app.settings import Settings
 from db.models import Issue, IssueInsight, Job, JobStatus, Project
-from tests.fakes import FakeOpenAI, Reply, completion
-from tests.jobs_helpers import (
-    RedisServer,
-    WorkerProcess,
+from tests.support.fakes import FakeOpenAI, Reply, completion
+from tests.support.jobs import (
     cancel,
     count_issues,
     count_jobs,
@@ -27,18 +25,18 @@ from tests.jobs_helpers import (
     job_row,
     make_project,
     make_space,
-    ok,
-    pk,
     read_job,
     start_import,
     start_triage,
+    wait_for_job,
     wait_until,
-    worker,
 )
-from tests.jobs_support import wait_for_arq_task, wait_for_job
+from tests.support.processes import BIG_IMPORT_ROWS, WorkerProcess, running_in
+from tests.support.servers import RedisServer
+from tests.support.workers import wait_for_arq_task, worker
+from tests.support.world import create_label, pk
 
 SessionFactory = async_sessionmaker[AsyncSession]
-BIG_IMPORT_ROWS = 20_000
 
 
 @pytest.fixture
@@ -72,13 +70,7 @@ async def test_a_transient_provider_failure_is_retried_then_succeeds(
 ) -> None:
     owner = await make_person("Owner")
     space = await make_space(gql, owner, "flaky")
-    label = await ok(
-        gql,
-        owner,
-        "createLabel",
-        {"workspaceId": space.workspace, "name": "bug", "color": "#d73a4a"},
-        "label { id }",
-    )
+    label = await create_label(gql, owner, space.workspace, "bug", "#d73a4a")
     fake_openai.replies = [
         Reply(503, "Service Unavailable"),
         Reply(
@@ -94,7 +86,7 @@ async def test_a_transient_provider_failure_is_retried_then_succeeds(
     assert done["error"] is None
     assert done["result"] == {
         "summary": "Start-up crash.",
-        "suggestedLabelIds": [label["label"]["id"]],
+        "suggestedLabelIds": [label],
         "suggestedPriority": "HIGH",
         "model": "openai:gpt-4o-mini",
     }
@@ -168,18 +160,7 @@ async def test_an_import_survives_its_worker_being_killed(
     }
     first, second = WorkerProcess(settings, **env), WorkerProcess(settings, **env)
     try:
-        await first.start()
-        try:
-            running = await wait_until(
-                gql,
-                owner,
-                job["id"],
-                lambda j: j["status"] == "RUNNING" and j["progress"] > 0,
-                within=30,
-                every=0.02,
-            )
-        except TimeoutError:
-            pytest.fail(f"the import never ran; worker output:\n{first.tail()}")
+        running = await running_in(first, gql, owner, job["id"])
         await first.kill()
         assert running["progress"] < 1
         committed = await count_issues(session_factory, project)

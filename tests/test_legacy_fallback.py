@@ -18,13 +18,11 @@ runs). Without it the tests skip; with ``ISSUEGRAPH_REQUIRE_LEGACY_TEST=1`` (CI)
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,11 +30,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.settings import Settings
-from tests.conftest import GraphQLClient, Person
-from tests.fakes import free_port
-from tests.test_cli import run_cli
+from tests.support.client import GraphQLClient, Person
+from tests.support.processes import REPO_ROOT, ChildProcess, run_cli
+from tests.support.servers import free_port
 
-REPO_ROOT = Path(__file__).parents[1]
 LEGACY_DIR = REPO_ROOT / "benchmarks" / "legacy"
 GUNICORN_CONF = LEGACY_DIR / "gunicorn.conf.py"
 LEGACY_VENV = REPO_ROOT / ".venv-legacy"
@@ -67,73 +64,37 @@ def legacy_database_url(database_url: str) -> str:
 # -- the legacy layer under gunicorn -------------------------------------------------------------
 
 
-class LegacyServer:
+class LegacyServer(ChildProcess):
     """`.venv-legacy/bin/gunicorn -c benchmarks/legacy/gunicorn.conf.py` on a free port."""
 
     def __init__(self, database_url: str, workers: int = 2) -> None:
         self.port = free_port()
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("ISSUEGRAPH_", "LEGACY_"))
-        }
-        self.env.update(
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ISSUEGRAPH_", "LEGACY_"))}
+        env.update(
             LEGACY_DATABASE_URL=legacy_database_url(database_url),
             LEGACY_BIND=f"127.0.0.1:{self.port}",
             LEGACY_WORKERS=str(workers),
             LEGACY_DB_POOL_SIZE="2",
         )
-        self.process: asyncio.subprocess.Process | None = None
-        self.output: collections.deque[str] = collections.deque(maxlen=300)
-        self._reader: asyncio.Task[None] | None = None
+        # Its own process group: the workers go with it.
+        super().__init__(
+            [str(GUNICORN), "-c", str(GUNICORN_CONF)], env, keep_lines=300, own_group=True
+        )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self, within: float = 30) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            str(GUNICORN),
-            "-c",
-            str(GUNICORN_CONF),
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the workers go with it
-        )
-        self._reader = asyncio.create_task(self._drain())
+        await super().start()
         try:
-            await self._wait_ready(within)
+            await self.wait_healthy(f"{self.url}/health", within, "legacy gunicorn")
         except BaseException:
             await self.stop()
             raise
 
-    async def _drain(self) -> None:
-        assert self.process is not None
-        assert self.process.stdout is not None
-        async for line in self.process.stdout:
-            self.output.append(line.decode(errors="replace").rstrip())
-
-    async def _wait_ready(self, within: float) -> None:
-        """Until `GET /health` answers 200, the process exits, or `within` seconds pass."""
-        assert self.process is not None
-        try:
-            async with asyncio.timeout(within), httpx.AsyncClient(base_url=self.url) as http:
-                while True:
-                    if self.process.returncode is not None:
-                        pytest.fail(
-                            f"legacy gunicorn exited with {self.process.returncode} while "
-                            f"starting:\n{self.tail()}"
-                        )
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await http.get("/health", timeout=2)).status_code == 200:
-                            return
-                    await asyncio.sleep(0.05)
-        except TimeoutError:
-            pytest.fail(f"legacy gunicorn not ready within {within:.0f} s:\n{self.tail()}")
-
     def tail(self, lines: int = 60) -> str:
-        return "\n".join(list(self.output)[-lines:])
+        return super().tail(lines)
 
     async def stop(self) -> None:
         """SIGTERM to the arbiter (gunicorn's graceful stop), SIGKILL to the group after 10 s."""
@@ -152,9 +113,7 @@ class LegacyServer:
             # A worker that outlived the arbiter (same process group) goes too.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._reader, 5)
+        await self.collect_output()
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import secrets
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -22,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.graphql.persisted import Operation, register_documents
-from app.settings import Settings, to_async_database_url
-from db.engine import create_engine, create_session_factory
+from app.settings import Settings
+from db.engine import create_session_factory
 from db.migrate import BASE, HEAD, migrate_to, migration_scripts
 from db.models import (
     Base,
@@ -45,8 +42,8 @@ from services.labels import LabelService
 from services.projects import ProjectService
 from services.viewer import Viewer
 from services.workspaces import WorkspaceService
-from tests.jobs_helpers import REPO_ROOT
-from tests.test_shutdown import cli_env
+from tests.support.processes import cli_env, run_cli
+from tests.support.servers import scratch_database
 
 # What each migration adds. A new migration must be added here, with data for its tables in
 # `write_data` (the round trip checks that every table has rows before it goes down).
@@ -172,25 +169,11 @@ def same_rows(rows_now: list[dict[str, Any]], rows_before: list[dict[str, Any]])
     return sorted(map(key, rows_now)) == sorted(map(key, rows_before))
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
 @pytest.fixture
 async def scratch_database_url(servers: Any) -> AsyncIterator[str]:
     """A fresh, empty database of this test's own (asyncpg URL), dropped afterwards."""
-    name = f"issuegraph_migrations_{secrets.token_hex(4)}"
-    admin = create_engine(to_async_database_url(servers.database_url))
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield to_async_database_url(_with_database(servers.database_url, name))
-    finally:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with scratch_database(servers.database_url, "issuegraph_migrations") as url:
+        yield url
 
 
 @pytest.fixture
@@ -385,22 +368,8 @@ async def test_every_migration_goes_down_and_up_again_keeping_the_data(
 async def issuegraph_migrate(
     settings: Settings, database_url: str, *args: str
 ) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "migrate",
-        *args,
-        cwd=REPO_ROOT,
-        env=cli_env(settings, ISSUEGRAPH_DATABASE_URL=database_url),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(30):
-        stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    env = cli_env(settings, ISSUEGRAPH_DATABASE_URL=database_url)
+    return await run_cli(settings, "migrate", *args, env=env, within=30)
 
 
 async def revision_of(engine: AsyncEngine) -> list[str]:

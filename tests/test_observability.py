@@ -8,99 +8,42 @@ import contextlib
 import json
 import re
 import secrets
-import sys
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import httpx
 import pytest
-import structlog
-from fastapi import FastAPI
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.graphql.extensions import error_policy as extensions
-from app.main import create_app
-from app.observability import request_id as middleware
-from app.settings import Settings, to_async_database_url
+from app.settings import Settings
 from db import statements
 from db.engine import create_engine
 from db.migrate import HEAD, migrate_to, migration_scripts
-from jobs import runner
 from services.workspaces import WorkspaceReads
-from tests.jobs_helpers import (
-    REPO_ROOT,
-    TRIAGE,
+from tests.support.jobs import TRIAGE, job_of, make_space, start_triage, wait_for_job
+from tests.support.observe import LogLine, captured_logs, lines_of
+from tests.support.processes import (
     WorkerProcess,
-    job_of,
-    make_space,
-    pk,
-    start_triage,
+    cli_env,
+    exited_cleanly,
+    run_cli,
+    serving,
 )
-from tests.jobs_support import eventually, running_worker, wait_for_arq_task, wait_for_job
-from tests.test_shutdown import cli_env, exited_cleanly, serving
+from tests.support.servers import app_client, database_named, scratch_database
+from tests.support.workers import eventually, running_worker, wait_for_arq_task
+from tests.support.world import pk
 
-LogLine = MutableMapping[str, Any]
 HEX32 = re.compile(r"[0-9a-f]{32}")
 VIEWER = "query Viewer { viewer { name } }"
 SPACES = "query Spaces { workspaces { edges { node { projects { edges { node { key } } } } } } }"
 
 
 # -- capturing log lines -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def captured_logs(*loggers: Any) -> Iterator[list[LogLine]]:
-    """Every line the app's loggers emit while the block runs, with the contextvars merged.
-
-    ``structlog.testing.capture_logs()`` swaps the processors of the *current* configuration
-    only. ``configure_logging`` runs again for every ``create_app`` and every worker start,
-    each time with a new processor list, and loggers are cached on first use
-    (``cache_logger_on_first_use``) with the list of that moment: a module logger first used
-    under an earlier configuration would escape ``capture_logs``. So the capture goes into the
-    current list and into the list of each module logger the tests look at (binding one that
-    was never used caches it on the current list). ``loggers``: more module loggers to capture.
-    """
-    capture = structlog.testing.LogCapture()
-    chains: dict[int, list[Any]] = {}
-    current = structlog.get_config()["processors"]
-    chains[id(current)] = current
-    for proxy in (middleware.log, extensions.log, runner.log, *loggers):
-        bound = cast(structlog.BoundLoggerBase, proxy.bind())
-        chain = cast(list[Any], bound._processors)
-        chains[id(chain)] = chain
-    saved = {key: list(chain) for key, chain in chains.items()}
-    for chain in chains.values():
-        chain[:] = [structlog.contextvars.merge_contextvars, capture]
-    try:
-        yield capture.entries
-    finally:
-        for key, chain in chains.items():
-            chain[:] = saved[key]
-
-
-def lines_of(logs: list[LogLine], request_id: str, name: str | None = None) -> list[LogLine]:
-    return [
-        line
-        for line in logs
-        if line.get("request_id") == request_id and (name is None or line["event"] == name)
-    ]
-
-
-@contextlib.asynccontextmanager
-async def app_client(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A separate app with other settings, started, behind an ASGI client."""
-    app: FastAPI = create_app(settings.model_copy(update=overrides))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
-    ):
-        yield http
 
 
 # -- request ids ---------------------------------------------------------------------------------
@@ -423,13 +366,9 @@ async def test_readyz_is_503_with_redis_down(settings: Settings) -> None:
     assert body["problems"]["redis"].startswith("unreachable")
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
 async def test_readyz_is_503_with_the_database_missing(settings: Settings) -> None:
     assert settings.database_url
-    missing = _with_database(settings.database_url, f"issuegraph_missing_{secrets.token_hex(4)}")
+    missing = database_named(settings.database_url, f"issuegraph_missing_{secrets.token_hex(4)}")
     async with app_client(settings, database_url=missing) as http:
         ready = await http.get("/readyz")
     assert ready.status_code == 503, ready.text
@@ -440,18 +379,8 @@ async def test_readyz_is_503_with_the_database_missing(settings: Settings) -> No
 
 @pytest.fixture
 async def unmigrated_database_url(servers: Any) -> AsyncIterator[str]:
-    name = f"issuegraph_unmigrated_{secrets.token_hex(4)}"
-    admin = create_engine(to_async_database_url(servers.database_url))
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield to_async_database_url(_with_database(servers.database_url, name))
-    finally:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with scratch_database(servers.database_url, "issuegraph_unmigrated") as url:
+        yield url
 
 
 async def test_readyz_is_503_before_the_migrations(
@@ -520,22 +449,11 @@ async def test_readyz_tells_a_database_ahead_of_this_code(
 
 
 async def worker_check(settings: Settings, **env: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "worker",
-        "--check",
-        cwd=REPO_ROOT,
-        env=cli_env(settings, **env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    """`issuegraph worker --check`: its exit code and output (stdout, then stderr)."""
+    code, out, err = await run_cli(
+        settings, "worker", "--check", env=cli_env(settings, **env), within=20
     )
-    async with asyncio.timeout(20):
-        output, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, output.decode(errors="replace")
+    return code, out + err
 
 
 async def test_worker_check_reports_a_running_worker(settings: Settings) -> None:

@@ -30,14 +30,14 @@ from app.policy import errors, rate_limit
 from app.settings import Settings
 from db.models import Issue, Project
 from tests import differential
-from tests.fakes import live_server
-from tests.jobs_helpers import Space, issues_csv, make_space, ok, pk, worker
-from tests.jobs_support import eventually, wait_for_job
-from tests.raw_http import Answer, ConnectionDropped, RawConnection, request
-from tests.tcp_proxy import TcpProxy
-from tests.test_job_updates_ws import PROTOCOL, SUBSCRIBE, receive
-from tests.test_observability import captured_logs
-from tests.test_shutdown import waiting_on_locks
+from tests.support.jobs import Space, issues_csv, make_space, wait_for_job
+from tests.support.observe import captured_logs
+from tests.support.raw_http import Answer, ConnectionDropped, RawConnection, request
+from tests.support.servers import live_server, waiting_on_locks
+from tests.support.subscriptions import PROTOCOL, SUBSCRIBE, receive
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.workers import eventually, worker
+from tests.support.world import create_label, pk
 
 SessionFactory = async_sessionmaker[AsyncSession]
 CLIENTS = 8
@@ -192,13 +192,7 @@ async def test_postgres_cut_under_concurrent_reads(
 ) -> None:
     owner = await make_person("Owner")
     space = await make_space(gql, owner, "pg-cut")
-    label = await ok(
-        gql,
-        owner,
-        "createLabel",
-        {"workspaceId": space.workspace, "name": "bug", "color": "#d73a4a"},
-        "label { id }",
-    )
+    label = await create_label(gql, owner, space.workspace, "bug", "#d73a4a")
     project_id = pk(space.project, "Project")
     read = graphql(owner, W2, {"slug": space.slug, "identifier": "ENG-1"})
     loop = asyncio.get_running_loop()
@@ -248,7 +242,7 @@ async def test_postgres_cut_under_concurrent_reads(
                             ),
                         )
                     )
-                    for label_ids in ([], [label["label"]["id"]])
+                    for label_ids in ([], [label])
                 ]
                 await eventually(
                     lambda: _at_least(waiting_on_locks(engine), 2), what="the mutations wait"
@@ -422,14 +416,8 @@ async def test_a_statement_past_statement_timeout_is_a_coded_503(
             for title in ("Too slow", None):
                 variables: dict[str, Any] = {"projectId": space.project, "title": "Slow"}
                 if title is None:
-                    label = await ok(
-                        gql,
-                        owner,
-                        "createLabel",
-                        {"workspaceId": space.workspace, "name": "l", "color": "#000000"},
-                        "label { id }",
-                    )
-                    variables["labelIds"] = [label["label"]["id"]]
+                    label = await create_label(gql, owner, space.workspace, "l", "#000000")
+                    variables["labelIds"] = [label]
                 answer = await one_exchange(
                     base, graphql(owner, CREATE_ISSUE, {"input": variables})
                 )
@@ -465,18 +453,12 @@ async def test_a_request_past_its_deadline_is_a_503_and_frees_its_slot(
         max_requests_waiting=0,
     )
     async with live_server(strict) as base:
-        label = await ok(
-            gql,
-            owner,
-            "createLabel",
-            {"workspaceId": space.workspace, "name": "l", "color": "#000000"},
-            "label { id }",
-        )
+        label = await create_label(gql, owner, space.workspace, "l", "#000000")
         connection = await RawConnection.open(base)
         try:
             async with project_locked(engine, project_id):
                 # The one-statement path (no labels) and the unit-of-work path (a session).
-                for label_ids in ([], [label["label"]["id"]]):
+                for label_ids in ([], [label]):
                     variables = {"projectId": space.project, "title": "Late", "labelIds": label_ids}
                     answer = await connection.exchange(
                         graphql(owner, CREATE_ISSUE, {"input": variables}),

@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
-from app import metrics
 from app.graphql.persisted import operations_in, register_documents
 from app.graphql.schema import schema
 from app.settings import Settings
-from tests.fakes import app_client, live_server
-from tests.test_cli import run_cli
+from tests.support.observe import counted
+from tests.support.processes import run_cli
+from tests.support.servers import app_client, live_server
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -46,16 +46,6 @@ def persisted(sha: str, version: int = 1) -> dict[str, Any]:
 
 def get_params(sha: str, **more: Any) -> dict[str, str]:
     return {"extensions": json.dumps(persisted(sha)), **more}
-
-
-def counted(outcome: str) -> float:
-    """This process's count (the whole registry would read /proc: a blocking call)."""
-    return sum(
-        sample.value
-        for family in metrics.PERSISTED_QUERIES.collect()
-        for sample in family.samples
-        if sample.name.endswith("_total") and sample.labels == {"outcome": outcome}
-    )
 
 
 def codes(body: dict[str, Any]) -> list[str]:

@@ -15,21 +15,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import statements
-from tests.conftest import GraphQLClient
-from tests.test_pagination import (
+from tests.support.client import GraphQLClient, data_of
+from tests.support.datasets import (
     CommentRow,
     Dataset,
     IssueRow,
     SessionFactory,
-    add_member,
     build_dataset,
-    create_project,
     expected_numbers,
     insert_comments,
     insert_issues,
-    ok,
-    pk,
 )
+from tests.support.world import add_member, create_project, pk
 
 MAX_STATEMENTS = 8
 MAX_STATEMENTS_WITH_COUNTS = 10
@@ -65,10 +62,10 @@ def counting(engine: AsyncEngine) -> Iterator[StatementLog]:
 async def measure(
     gql: GraphQLClient, engine: AsyncEngine, data: Dataset, query: str, variables: dict[str, Any]
 ) -> tuple[dict[str, Any], StatementLog]:
-    ok(await gql(query, variables, as_=data.owner))  # warm up: parser cache, pool connections
+    data_of(await gql(query, variables, as_=data.owner))  # warm up: parser cache, pool connections
     with counting(engine) as log:
         body = await gql(query, variables, as_=data.owner)
-    return ok(body), log
+    return data_of(body), log
 
 
 NESTED = """query($ws: String!, $key: String!, $n: Int!) {

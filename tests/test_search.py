@@ -7,15 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQLClient, Person
-from tests.test_pagination import (
-    PAGE_INFO,
-    add_member,
-    create_project,
-    create_workspace,
-    ok,
-    walk,
-)
+from tests.support.client import GraphQLClient, Person, data_of
+from tests.support.walks import PAGE_INFO, walk
+from tests.support.world import add_member, create_project, create_workspace
 
 CREATE_ISSUE = """mutation($p: ID!, $title: String!, $body: String, $status: IssueStatus) {
   createIssue(input: {projectId: $p, title: $title, body: $body, status: $status}) {
@@ -61,7 +55,7 @@ async def _issue(
     result = await gql(
         CREATE_ISSUE, {"p": project_id, "title": title, "body": body, "status": status}, as_=person
     )
-    payload = ok(result)["createIssue"]
+    payload = data_of(result)["createIssue"]
     assert payload["userErrors"] == [], payload
     identifier: str = payload["issue"]["identifier"]
     return identifier
@@ -94,7 +88,7 @@ async def _search(
     gql: GraphQLClient, person: Person, slug: str, q: str, **args: Any
 ) -> dict[str, Any]:
     body = await gql(SEARCH, {"ws": slug, "q": q, **args}, as_=person)
-    connection: dict[str, Any] = ok(body)["searchIssues"]
+    connection: dict[str, Any] = data_of(body)["searchIssues"]
     return connection
 
 
@@ -221,7 +215,7 @@ async def test_issue_filter_search_inside_project_issues(
         {"key": "ENG", "filter": {"search": "crash", "status": ["DONE"]}, "first": 50},
         as_=alice,
     )
-    connection = ok(body)["project"]["issues"]
+    connection = data_of(body)["project"]["issues"]
     assert all(e["node"]["status"] == "DONE" for e in connection["edges"])
     assert {e["node"]["title"] for e in connection["edges"]} <= matching
     assert connection["totalCount"] == len(connection["edges"])
@@ -229,7 +223,7 @@ async def test_issue_filter_search_inside_project_issues(
     body = await gql(
         ISSUES_WITH_SEARCH, {"key": "ENG", "filter": {"search": "kangaroo"}}, as_=alice
     )
-    assert ok(body)["project"]["issues"]["totalCount"] == 0
+    assert data_of(body)["project"]["issues"]["totalCount"] == 0
     body = await gql(ISSUES_WITH_SEARCH, {"key": "ENG", "filter": {"search": "  "}}, as_=alice)
     eng_total = sum(1 for i in ids.values() if i.startswith("ENG-"))
-    assert ok(body)["project"]["issues"]["totalCount"] == eng_total
+    assert data_of(body)["project"]["issues"]["totalCount"] == eng_total

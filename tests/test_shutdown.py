@@ -10,37 +10,37 @@ without losing or duplicating a row.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import os
 import signal
-import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.settings import Settings
 from db.models import Issue, JobStatus, Project
-from tests.fakes import free_port
-from tests.jobs_helpers import (
-    REPO_ROOT,
-    WorkerProcess,
+from tests.support.jobs import (
     count_issues,
     issues_csv,
     job_of,
     job_row,
     make_project,
     make_space,
-    pk,
     start_import,
-    wait_until,
+    wait_for_job,
 )
-from tests.jobs_support import wait_for_job
+from tests.support.processes import (
+    BIG_IMPORT_ROWS,
+    WorkerProcess,
+    exited_cleanly,
+    running_in,
+    serving,
+)
+from tests.support.servers import waiting_on_locks
+from tests.support.world import pk
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -50,130 +50,7 @@ CREATE_ISSUE = (
 )
 
 
-def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment of an `issuegraph` child process: this session's database and queue."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("ISSUEGRAPH_") and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    assert settings.database_url
-    assert settings.redis_url
-    env.update(
-        ISSUEGRAPH_DATABASE_URL=settings.database_url,
-        ISSUEGRAPH_REDIS_URL=settings.redis_url,
-        ISSUEGRAPH_QUEUE_NAME=settings.queue_name,
-        ISSUEGRAPH_LOG_FORMAT="json",
-    )
-    env.update(extra)
-    return env
-
-
-class ServeProcess:
-    """`python -m app.cli serve` as a child process on a free port, its output kept."""
-
-    def __init__(self, settings: Settings, *, workers: int = 1, **env: str) -> None:
-        self.port = free_port()
-        self.workers = workers
-        self.env = cli_env(settings, **env)
-        self.process: asyncio.subprocess.Process | None = None
-        self.output: collections.deque[str] = collections.deque(maxlen=300)
-        self._reader: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "app.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        self._reader = asyncio.create_task(self._drain())
-        try:
-            await self._wait_ready()
-        except BaseException:
-            await self.kill()
-            raise
-
-    async def _drain(self) -> None:
-        assert self.process is not None
-        assert self.process.stdout is not None
-        async for line in self.process.stdout:
-            self.output.append(line.decode(errors="replace").rstrip())
-
-    async def _wait_ready(self, within: float = 20) -> None:
-        assert self.process is not None
-        async with asyncio.timeout(within), httpx.AsyncClient(base_url=self.url) as http:
-            while True:
-                if self.process.returncode is not None:
-                    pytest.fail(f"`serve` exited early:\n{self.tail()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/healthz", timeout=2)).status_code == 200:
-                        return
-                await asyncio.sleep(0.05)
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(list(self.output)[-lines:])
-
-    def terminate(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-
-    async def wait(self, within: float) -> int:
-        assert self.process is not None
-        async with asyncio.timeout(within):
-            return await self.process.wait()
-
-    async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._reader, 5)
-
-
-@contextlib.asynccontextmanager
-async def serving(
-    settings: Settings, *, workers: int = 1, **env: str
-) -> AsyncIterator[ServeProcess]:
-    server = ServeProcess(settings, workers=workers, **env)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.kill()
-
-
-def exited_cleanly(returncode: int) -> bool:
-    """0, or death by the SIGTERM uvicorn re-raises after a completed graceful shutdown."""
-    return returncode in (0, -signal.SIGTERM)
-
-
 # -- the API -------------------------------------------------------------------------------------
-
-
-async def waiting_on_locks(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        count = await conn.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    return int(count or 0)
 
 
 async def connection_refused(port: int, within: float = 5) -> bool:
@@ -272,7 +149,6 @@ async def test_sigterm_finishes_in_flight_requests_and_refuses_new_ones(
 
 # -- the worker ----------------------------------------------------------------------------------
 
-BIG_IMPORT_ROWS = 20_000
 WORKER_ENV = {
     "ISSUEGRAPH_IMPORT_BATCH_SIZE": "50",
     "ISSUEGRAPH_WORKER_SHUTDOWN_GRACE_SECONDS": "1",
@@ -294,18 +170,7 @@ async def test_sigterm_hands_a_running_import_back_and_another_worker_finishes_i
 
     first, second = WorkerProcess(settings, **WORKER_ENV), WorkerProcess(settings, **WORKER_ENV)
     try:
-        await first.start()
-        try:
-            running = await wait_until(
-                gql,
-                owner,
-                job["id"],
-                lambda j: j["status"] == "RUNNING" and j["progress"] > 0,
-                within=30,
-                every=0.02,
-            )
-        except TimeoutError:
-            pytest.fail(f"the import never ran; worker output:\n{first.tail()}")
+        running = await running_in(first, gql, owner, job["id"])
         assert running["progress"] < 1
         assert first.process is not None
         first.process.send_signal(signal.SIGTERM)

@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.test_mutations import ErrorCases, gid, ok, ok_many, query, read_issue, user_gid
+from tests.support.client import ok, ok_many, query
+from tests.support.error_cases import ErrorCases
+from tests.support.reads import read_issue
+from tests.support.world import gid, user_gid
 
 
 @dataclass
@@ -273,7 +276,7 @@ async def test_nested_fields_and_filters_stay_in_the_workspace(gql: Any, tenants
 
 Builder = Callable[[Tenants], dict[str, Any]]
 
-# Every mutation of test_mutations, aimed at beta (carol is a member of both, bob beta's owner).
+# Every mutation of tests/mutations/, aimed at beta (carol is a member of both, bob beta's owner).
 FOREIGN_MUTATIONS: list[tuple[str, Builder, list[str]]] = [
     (
         "addMember",

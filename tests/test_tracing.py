@@ -36,11 +36,13 @@ from app.settings import Settings
 from db.models import Job
 from schema.ids import pk_of
 from tests import differential
-from tests.conftest import GraphQLClient
-from tests.fakes import live_server
-from tests.jobs_support import eventually, running_worker, wait_for_job
-from tests.test_job_updates_ws import session as ws_session
-from tests.test_job_updates_ws import subscribe, updates_until_complete
+from tests.support.client import GraphQLClient, ok
+from tests.support.jobs import wait_for_job
+from tests.support.servers import live_server
+from tests.support.subscriptions import session as ws_session
+from tests.support.subscriptions import subscribe, updates_until_complete
+from tests.support.workers import eventually, running_worker
+from tests.support.world import create_project, create_workspace
 
 TRIAGE = """mutation TriageIssue($i: ID!) {
   triageIssue(input: {issueId: $i}) { job { id status createdBy { name } } userErrors { message } }
@@ -114,26 +116,20 @@ def _one(spans: Iterable[ReadableSpan], name: str) -> ReadableSpan:
 
 
 async def _issue(gql: GraphQLClient, owner: Any) -> str:
-    body = await gql(
-        'mutation { createWorkspace(input: {slug: "acme", name: "Acme"}) { workspace { id } } }',
-        as_=owner,
+    ws = await create_workspace(gql, owner, "acme", "Acme")
+    project = await create_project(gql, owner, ws, "ENG", "Eng")
+    issue = await ok(
+        gql,
+        owner,
+        "createIssue",
+        {
+            "projectId": project,
+            "title": "App crashes on start",
+            "body": "It crashes with an exception.",
+        },
     )
-    ws = body["data"]["createWorkspace"]["workspace"]["id"]
-    body = await gql(
-        'mutation($ws: ID!) { createProject(input: {workspaceId: $ws, key: "ENG", name: "Eng"}) '
-        "{ project { id } } }",
-        {"ws": ws},
-        as_=owner,
-    )
-    project = body["data"]["createProject"]["project"]["id"]
-    body = await gql(
-        'mutation($p: ID!) { createIssue(input: {projectId: $p, title: "App crashes on start",'
-        ' body: "It crashes with an exception."}) { issue { id } } }',
-        {"p": project},
-        as_=owner,
-    )
-    issue: str = body["data"]["createIssue"]["issue"]["id"]
-    return issue
+    issue_id: str = issue["id"]
+    return issue_id
 
 
 async def test_one_trace_from_the_request_down_to_sql_and_into_the_worker(

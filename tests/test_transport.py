@@ -7,23 +7,20 @@ authentication and the legacy ``graphql-ws`` refusal are covered in their own su
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Subprotocol
 
-from app.main import create_app
 from app.settings import Settings
-from tests.fakes import app_client
+from tests.support.client import GraphQLClient
+from tests.support.jobs import job_of, start_export
+from tests.support.servers import app_client, live_server
+from tests.support.subscriptions import receive, session, subscribe
+from tests.support.world import create_project, create_workspace
 
 ORIGIN = "https://app.example.com"
 CREATE = 'mutation { createWorkspace(input: {slug: "over-get", name: "G"}) { workspace { id } } }'
@@ -250,69 +247,16 @@ async def test_graphiql_can_be_switched_off(settings: Settings) -> None:
 
 # -- the subscription cap per WebSocket connection -------------------------------------------
 
-PROTOCOL = Subprotocol("graphql-transport-ws")
-SUBSCRIBE = "subscription($id: ID!) { jobUpdates(id: $id) { status } }"
 
-
-@asynccontextmanager
-async def uvicorn_serving(settings: Settings, **update: Any) -> AsyncIterator[str]:
-    """The app behind a real uvicorn on an ephemeral port: its http:// base URL."""
-    app = create_app(settings.model_copy(update=update))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(10):
-            await task
-
-
-async def receive(ws: ClientConnection) -> dict[str, Any]:
-    async with asyncio.timeout(10):
-        message: dict[str, Any] = json.loads(await ws.recv())
-    return message
-
-
-async def queued_export(base: str, person: Any) -> str:
+async def queued_export(base_url: str, person: Any) -> str:
     """A job that stays QUEUED (no worker serves this app's queue), so a subscription stays open."""
-
-    async def run(query: str, variables: dict[str, Any]) -> Any:
-        async with httpx.AsyncClient(base_url=f"http://{base}") as http:
-            response = await http.post(
-                "/graphql", json={"query": query, "variables": variables}, headers=person.headers
-            )
-        body = response.json()
-        assert "errors" not in body, body
-        [payload] = body["data"].values()
-        assert payload["userErrors"] == [], payload
-        return payload
-
-    errors = "userErrors { field message code }"
-    workspace = await run(
-        "mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) "
-        f"{{ workspace {{ id }} {errors} }} }}",
-        {"i": {"slug": "subs", "name": "Subs"}},
-    )
-    project = await run(
-        "mutation($i: CreateProjectInput!) { createProject(input: $i) "
-        f"{{ project {{ id }} {errors} }} }}",
-        {"i": {"workspaceId": workspace["workspace"]["id"], "key": "SUB", "name": "Subs"}},
-    )
-    job = await run(
-        "mutation($i: ExportProjectInput!) { exportProject(input: $i) "
-        f"{{ job {{ id status }} {errors} }} }}",
-        {"i": {"projectId": project["project"]["id"], "format": "CSV"}},
-    )
-    assert job["job"]["status"] == "QUEUED"
-    job_id: str = job["job"]["id"]
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        gql = GraphQLClient(http)
+        workspace = await create_workspace(gql, person, "subs", "Subs")
+        project = await create_project(gql, person, workspace, "SUB", "Subs")
+        job = job_of(await start_export(gql, person, project))
+    assert job["status"] == "QUEUED"
+    job_id: str = job["id"]
     return job_id
 
 
@@ -322,45 +266,30 @@ async def test_subscriptions_per_connection_are_capped(
     assert Settings().max_subscriptions_per_connection == 10
     owner = await make_person()
     queue = f"issuegraph-test-transport:{secrets.token_hex(4)}"
-    async with uvicorn_serving(
-        settings, max_subscriptions_per_connection=2, queue_name=queue
-    ) as base:
-        job_id = await queued_export(base, owner)
-        async with connect(f"ws://{base}/graphql", subprotocols=[PROTOCOL], open_timeout=10) as ws:
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "connection_init",
-                        "payload": {"Authorization": f"Bearer {owner.token}"},
-                    }
-                )
-            )
-            assert await receive(ws) == {"type": "connection_ack"}
+    served = settings.model_copy(
+        update={"max_subscriptions_per_connection": 2, "queue_name": queue}
+    )
+    async with live_server(served) as url:
+        job_id = await queued_export(url, owner)
+        ws_url = url.replace("http://", "ws://", 1) + "/graphql"
+        async with session(ws_url, owner) as ws:
 
-            async def subscribe(op: str) -> dict[str, Any]:
-                await ws.send(
-                    json.dumps(
-                        {
-                            "id": op,
-                            "type": "subscribe",
-                            "payload": {"query": SUBSCRIBE, "variables": {"id": job_id}},
-                        }
-                    )
-                )
-                return await receive(ws)
+            async def answer_to_subscribing(op: str) -> dict[str, Any]:
+                await subscribe(ws, job_id, op)
+                return await receive(ws, within=10)
 
             for op in ("1", "2"):
-                message = await subscribe(op)
+                message = await answer_to_subscribing(op)
                 assert message["type"] == "next", message
                 assert message["payload"]["data"]["jobUpdates"]["status"] == "QUEUED"
 
-            refused = await subscribe("3")
+            refused = await answer_to_subscribing("3")
             assert refused["type"] == "error", refused
             assert refused["id"] == "3"
             assert "Subscription limit reached" in refused["payload"][0]["message"]
 
             # Ending one frees its slot.
             await ws.send(json.dumps({"id": "1", "type": "complete"}))
-            message = await subscribe("4")
+            message = await answer_to_subscribing("4")
             assert message["type"] == "next", message
             assert message["id"] == "4"

@@ -2,7 +2,7 @@
 and the connection stays usable.
 
 Hypothesis (derandomized, so CI runs the same examples every time) writes requests by hand
-(tests/raw_http.py) to a real uvicorn serving the app: random bodies (bytes; JSON truncated,
+(tests/support/raw_http.py) to a real uvicorn serving the app: random bodies (bytes; JSON truncated,
 BOM-prefixed, in UTF-16 or Latin-1, nested up to 100,000 deep, with invalid UTF-8 or huge
 numbers), content types (JSON with odd charsets, GraphQL, forms, multipart with bad
 boundaries, text, none), header values (non-ASCII bytes, very long, a duplicated or bad
@@ -33,10 +33,10 @@ from hypothesis import strategies as st
 from app.graphql import http_protocol
 from app.settings import Settings
 from tests import differential
-from tests.fakes import live_server
-from tests.jobs_support import eventually
-from tests.raw_http import Answer, ConnectionDropped, RawConnection, request
-from tests.test_observability import captured_logs
+from tests.support.observe import captured_logs
+from tests.support.raw_http import Answer, ConnectionDropped, RawConnection, request
+from tests.support.servers import live_server
+from tests.support.workers import eventually
 
 EXAMPLES = 1_000
 VALID = b'{"query": "{ viewer { name } }"}'

@@ -26,7 +26,7 @@ from services.triage import (
     build_provider,
 )
 from services.types import IssuePriority
-from tests.fakes import FakeOpenAI, Reply
+from tests.support.fakes import FakeOpenAI, Reply, completion
 
 LABELS = [
     LabelChoice(1, "bug"),
@@ -270,23 +270,6 @@ async def make_provider(server: FakeOpenAI) -> AsyncIterator[MakeProvider]:
     yield make
     for provider in made:
         await provider.aclose()
-
-
-def completion(content: Any) -> dict[str, Any]:
-    """A chat-completions envelope around ``content`` (a dict is sent as its JSON text)."""
-    text = json.dumps(content) if isinstance(content, dict | list) else content
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
-            }
-        ],
-    }
 
 
 GOOD = completion(

@@ -14,16 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.models import Issue, IssueStatus, Label, Project, Role
 from db.statements import EngineStatements
 from seeding.bench import BenchShape, seed_bench
-from services import auth
 from services.errors import Forbidden, NotFound
 from services.issue_rules import take_numbers
 from services.issues import IssueService, create_issue_at_once
 from services.labels import LabelService
 from services.projects import ProjectService
 from services.tenancy import get_for_write
-from services.unset import UNSET
 from services.viewer import Viewer
 from services.workspaces import WorkspaceService
+from tests.support.domain import make_viewer, update_issue
 
 
 @dataclass
@@ -32,15 +31,10 @@ class World:
     project_id: int
 
 
-async def _viewer(session: AsyncSession, email: str, roles: dict[int, Role]) -> Viewer:
-    user = await auth.create_user(session, email=email, name=email.split("@")[0])
-    return Viewer(user_id=user.id, name=user.name, email=user.email, roles=roles)
-
-
 @pytest.fixture
 async def world(session_factory: async_sessionmaker[AsyncSession]) -> World:
     async with session_factory() as session:
-        owner = await _viewer(session, "owner@example.com", {})
+        owner = await make_viewer(session, "owner@example.com", {})
         workspace = await WorkspaceService(session, owner).create(slug="rules", name="Rules")
         owner = Viewer(owner.user_id, owner.name, owner.email, {workspace.id: Role.OWNER})
         project = await ProjectService(session, owner).create(
@@ -48,18 +42,6 @@ async def world(session_factory: async_sessionmaker[AsyncSession]) -> World:
         )
         await session.commit()
     return World(owner, project.id)
-
-
-async def _set_status(service: IssueService, issue_id: int, status: IssueStatus) -> Issue:
-    return await service.update(
-        issue_id=issue_id,
-        title=UNSET,
-        body=UNSET,
-        status=status,
-        priority=UNSET,
-        assignee_id=UNSET,
-        label_ids=UNSET,
-    )
 
 
 async def test_every_writer_numbers_from_the_project_counter(
@@ -119,11 +101,11 @@ async def test_closed_at_is_set_on_close_kept_while_closed_and_cleared_on_reopen
 
     async with session_factory() as session:
         service = IssueService(session, world.owner)
-        canceled = await _set_status(service, done.id, IssueStatus.CANCELED)
+        canceled = await update_issue(service, done.id, status=IssueStatus.CANCELED)
         assert canceled.closed_at == done.closed_at  # closed to closed: the instant stays
-        reopened = await _set_status(service, done.id, IssueStatus.TODO)
+        reopened = await update_issue(service, done.id, status=IssueStatus.TODO)
         assert reopened.closed_at is None
-        closed = await _set_status(service, open_.id, IssueStatus.DONE)
+        closed = await update_issue(service, open_.id, status=IssueStatus.DONE)
         assert closed.closed_at is not None
         await session.commit()
 
@@ -156,8 +138,8 @@ async def test_get_for_write_hides_foreign_rows_and_refuses_readers(
         label = await LabelService(session, world.owner).create(
             workspace_id=workspace_id, name="bug", color="#d73a4a"
         )
-        stranger = await _viewer(session, "stranger@example.com", {})
-        reader = await _viewer(session, "reader@example.com", {workspace_id: Role.VIEWER})
+        stranger = await make_viewer(session, "stranger@example.com", {})
+        reader = await make_viewer(session, "reader@example.com", {workspace_id: Role.VIEWER})
         await session.commit()
 
         async def load(viewer: Viewer, label_id: int) -> Label:

@@ -1,53 +1,11 @@
-"""Test doubles for what is outside our system, and a live server for socket-level tests."""
+"""A scripted OpenAI-compatible server: the one external system triage talks to."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
-import uvicorn
-
-from app.graphql.http_protocol import HttpProtocol
-from app.main import create_app
-from app.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def live_server(settings: Settings, **app_options: Any) -> AsyncIterator[str]:
-    """A fresh app (``create_app(settings, **app_options)``) served by uvicorn on a free local
-    port, with the HTTP protocol ``issuegraph serve`` runs: its ``http://`` base URL."""
-    app = create_app(settings, **app_options)
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", http=HttpProtocol
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()  # startup failed: raise its error
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(10):
-            await task
-
 
 # -- a fake OpenAI-compatible server (the one external system triage talks to) ---------------
 
@@ -141,8 +99,9 @@ class FakeOpenAI:
         return [request.path for request in self.requests]
 
 
-def completion(content: dict[str, Any]) -> dict[str, Any]:
-    """A chat-completions envelope around ``content`` (sent as its JSON text)."""
+def completion(content: Any) -> dict[str, Any]:
+    """A chat-completions envelope around ``content`` (a dict is sent as its JSON text)."""
+    text = json.dumps(content) if isinstance(content, dict | list) else content
     return {
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -150,19 +109,8 @@ def completion(content: dict[str, Any]) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": json.dumps(content)},
+                "message": {"role": "assistant", "content": text},
                 "finish_reason": "stop",
             }
         ],
     }
-
-
-@contextlib.asynccontextmanager
-async def app_client(settings: Settings, **update: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A separate app (its own process state) with ``update`` applied, over ASGI."""
-    app = create_app(settings.model_copy(update=update))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
-        yield c
