@@ -11,11 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Issue, IssueInsight, Job, JobKind, Label
-from db.statements import Prepared, Row, Statements
+from db.statements import Prepared, Row
 from services.errors import Invalid, NotFound
 from services.job_runs import JobRun
 from services.jobs import JobLimits, JobService
 from services.pagination import ids_param
+from services.tenancy import Reads, in_key_order
 from services.triage import LabelChoice, TriageProvider, TriageSubject
 from services.viewer import Viewer
 
@@ -103,16 +104,11 @@ LATEST_INSIGHTS = Prepared(
 )
 
 
-class InsightReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
+class InsightReads(Reads):
     async def latest_for_issues(self, issue_ids: Sequence[int]) -> list[Row | None]:
         if not self.viewer.workspace_ids:
             return [None] * len(issue_ids)
         rows = await self.db.fetch(
             LATEST_INSIGHTS, {"ids": list(issue_ids), "workspaces": self.viewer.workspace_ids}
         )
-        by_issue = {row[0]: row for row in rows}
-        return [by_issue.get(i) for i in issue_ids]
+        return in_key_order(rows, issue_ids, column=0)
