@@ -78,6 +78,15 @@ class WorkerDeps:
     metrics: JobMetrics = field(default_factory=_NoMetrics)
     tracing: JobTracing = field(default_factory=_NoTracing)
 
+    # What the kinds' runs use (services/job_kind.py:JobResources).
+    @property
+    def imports(self) -> ImportSettings:
+        return self.config.imports
+
+    @property
+    def exports(self) -> ExportSettings:
+        return self.config.exports
+
     async def aclose(self) -> None:
         await self.triage.aclose()
         await self.engine.dispose()

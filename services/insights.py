@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import any_, select
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Issue, IssueInsight, Job, JobKind, Label
 from db.statements import Prepared, Row
 from services.errors import Invalid, NotFound
+from services.job_kind import JobKindSpec, StartOptions
 from services.job_runs import JobRun
-from services.jobs import JobLimits, JobService
 from services.pagination import ids_param
 from services.tenancy import Reads, in_key_order
 from services.triage import LabelChoice, TriageProvider, TriageSubject
@@ -26,21 +26,13 @@ async def start_triage(
     viewer: Viewer,
     *,
     issue_id: int,
-    idempotency_key: str | None,
-    request_id: str | None,
-    limits: JobLimits,
-    trace_context: dict[str, str] | None = None,
+    **options: Unpack[StartOptions],
 ) -> tuple[Job, bool]:
     issue = await session.get(Issue, issue_id)
     if issue is None or not viewer.can_read(issue.workspace_id):
         raise NotFound("Issue not found.", ["input", "issueId"])
-    return await JobService(session, viewer, limits).start(
-        kind=JobKind.TRIAGE_ISSUE,
-        workspace_id=issue.workspace_id,
-        params={"issue_id": issue.id},
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        trace_context=trace_context,
+    return await TRIAGE_JOB.start(
+        session, viewer, options, workspace_id=issue.workspace_id, params={"issue_id": issue.id}
     )
 
 
@@ -82,6 +74,14 @@ async def run_triage(run: JobRun, provider: TriageProvider) -> dict[str, Any]:
         "suggestedPriority": suggestion.priority.value,
         "model": suggestion.model,
     }
+
+
+TRIAGE_JOB = JobKindSpec(
+    JobKind.TRIAGE_ISSUE,
+    task="issues.triage",
+    run=lambda run, resources: run_triage(run, resources.triage),
+    summary=lambda result: f"Triaged by {result['model']}.",
+)
 
 
 _insights = IssueInsight.__table__
