@@ -15,6 +15,7 @@ from db.engine import create_engine, create_session_factory
 from jobs.queue import ArqJobQueue, RedisJobEvents
 from services.exports import ExportSettings
 from services.imports import ImportSettings
+from services.job_kind import JobResources
 from services.triage import TriageProvider
 
 
@@ -78,14 +79,10 @@ class WorkerDeps:
     metrics: JobMetrics = field(default_factory=_NoMetrics)
     tracing: JobTracing = field(default_factory=_NoTracing)
 
-    # What the kinds' runs use (services/job_kind.py:JobResources).
     @property
-    def imports(self) -> ImportSettings:
-        return self.config.imports
-
-    @property
-    def exports(self) -> ExportSettings:
-        return self.config.exports
+    def resources(self) -> JobResources:
+        """What the kinds' runs use."""
+        return JobResources(self.config.imports, self.config.exports, self.triage)
 
     async def aclose(self) -> None:
         await self.triage.aclose()

@@ -24,7 +24,7 @@ def worker_functions(timeout: float) -> list[Function]:
 
 def _arq_function(spec: JobKindSpec) -> WorkerCoroutine:
     async def handler(run: JobRun, deps: WorkerDeps) -> tuple[dict[str, Any], str]:
-        result = await spec.run(run, deps)
+        result = await spec.run(run, deps.resources)
         return result, spec.summary(result)
 
     async def arq_function(ctx: dict[str, Any], job_id: int, enqueue_seq: int) -> str:

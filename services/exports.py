@@ -227,9 +227,7 @@ async def run_export(run: JobRun, settings: ExportSettings) -> dict[str, Any]:
     export_format = str(job.params["format"])
     content_type, extension = FORMATS[export_format]
     async with run.session_factory() as session:
-        project = await session.get(Project, job.params["project_id"])
-        if project is None:
-            raise Invalid("The project no longer exists.")
+        project = await run.target(session, Project, "project_id")
         total = await session.scalar(
             select(func.count()).select_from(Issue).where(Issue.project_id == project.id)
         )

@@ -167,9 +167,7 @@ async def run_import(run: JobRun, settings: ImportSettings) -> dict[str, Any]:
     """Import the job's CSV into its project; the result is the contract's import summary."""
     job = run.job
     async with run.session_factory() as session:
-        project = await session.get(Project, job.params["project_id"])
-        if project is None:
-            raise Invalid("The project no longer exists.")
+        project = await run.target(session, Project, "project_id")
         text = await _read_input(session, job.id)
         already = set(
             await session.scalars(select(Issue.import_line).where(Issue.import_job_id == job.id))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Issue, IssueInsight, Job, JobKind, Label
 from db.statements import Prepared, Row
-from services.errors import Invalid, NotFound
+from services.errors import NotFound
 from services.job_kind import JobKindSpec, StartOptions
 from services.job_runs import JobRun
 from services.pagination import ids_param
@@ -40,9 +40,7 @@ async def run_triage(run: JobRun, provider: TriageProvider) -> dict[str, Any]:
     """Ask the provider, store the insight once per job, return the contract's result."""
     job = run.job
     async with run.session_factory() as session:
-        issue = await session.get(Issue, job.params["issue_id"])
-        if issue is None:
-            raise Invalid("The issue no longer exists.")
+        issue = await run.target(session, Issue, "issue_id")
         labels = await session.execute(
             select(Label.id, Label.name)
             .where(Label.workspace_id == issue.workspace_id)

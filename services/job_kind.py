@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,17 +35,13 @@ class StartOptions(TypedDict):
     trace_context: NotRequired[dict[str, str] | None]
 
 
-class JobResources(Protocol):
-    """What a run may use, built once per worker process (``jobs/deps.py:WorkerDeps``)."""
+@dataclass(frozen=True)
+class JobResources:
+    """What a run may use, from the worker's settings and clients (``jobs/deps.py:WorkerDeps``)."""
 
-    @property
-    def imports(self) -> ImportSettings: ...
-
-    @property
-    def exports(self) -> ExportSettings: ...
-
-    @property
-    def triage(self) -> TriageProvider: ...
+    imports: ImportSettings
+    exports: ExportSettings
+    triage: TriageProvider
 
 
 @dataclass(frozen=True)
