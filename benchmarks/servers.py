@@ -42,6 +42,8 @@ PORTS = {
     "issuegraph-graphql-core": 18105,
     "minimal": 18106,
     "issuegraph-traced": 18107,
+    # benchmarks/compare.py --baseline: issuegraph served from another checkout.
+    "issuegraph-baseline": 18110,
 }
 # The OTLP sink issuegraph-traced exports its spans to (benchmarks/otlp_sink.py).
 OTLP_SINK_PORT = 18108
@@ -49,6 +51,7 @@ DIALECTS = {
     "issuegraph": "contract",
     "issuegraph-graphql-core": "contract",
     "issuegraph-traced": "contract",
+    "issuegraph-baseline": "contract",
     "legacy": "legacy",
     "postgraphile": "postgraphile",
     "floor": "floor",
@@ -109,7 +112,7 @@ class Unavailable(BenchError):
 
 
 # The rate limiter stays on (a Redis script call per request, as in production) with a budget
-# no run can spend. A request costs 1 + nodes // 100 points (app/rate_limit.py); a request
+# no run can spend. A request costs 1 + nodes // 100 points (app/policy/rate_limit.py); a request
 # estimated above ISSUEGRAPH_MAX_QUERY_COST (default 50,000 nodes, a batch's operations
 # together) is refused and charged 1, so one request costs at most 501 points (measured: W1
 # ~54, W1-small 6, W2 2; the report shows them). The window is one clock hour per token: 501

@@ -22,7 +22,16 @@ from services.pagination.cursors import (
     encode_cursor,
 )
 from services.pagination.listing import NO_FILTERS, Filters, Joined, Listing, NoFilters, ids_param
-from services.pagination.pages import Page, count_per_parent, fetch_page, fetch_pages
+from services.pagination.pages import (
+    Page,
+    count_per_parent,
+    fetch_page,
+    fetch_pages,
+    page_rows,
+    page_shape,
+    page_values,
+)
+from services.pagination.statements import page_select
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -47,4 +56,10 @@ __all__ = [
     "fetch_page",
     "fetch_pages",
     "ids_param",
+    # The same shapes, statements, values and pages, for a page nested in its parent's row
+    # (services/nested_pages.py).
+    "page_rows",
+    "page_select",
+    "page_shape",
+    "page_values",
 ]

@@ -51,7 +51,7 @@ class Page(Generic[T]):
         )
 
 
-def _window(args: PageArgs, sort: SortKey) -> dict[str, Any]:
+def page_values(args: PageArgs, sort: SortKey) -> dict[str, Any]:
     """The keyset values and the row limit (one extra row tells whether more exist)."""
     values: dict[str, Any] = {}
     if args.after is not None:
@@ -66,11 +66,11 @@ def _window(args: PageArgs, sort: SortKey) -> dict[str, Any]:
     return values
 
 
-def _shape(listing: Listing, sort: SortKey, args: PageArgs) -> PageShape:
+def page_shape(listing: Listing, sort: SortKey, args: PageArgs) -> PageShape:
     return PageShape(listing, sort, args.backward, args.after is not None, args.before is not None)
 
 
-def _to_page(rows: list[Row], args: PageArgs, sort: SortKey) -> Page[Row]:
+def page_rows(rows: list[Row], args: PageArgs, sort: SortKey) -> Page[Row]:
     if args.backward:
         assert args.last is not None
         has_previous = len(rows) > args.last
@@ -104,15 +104,15 @@ async def fetch_pages(
     ``workspaces`` and ``viewer`` fill the tenancy and the joined rows' parameters."""
     if not parent_ids:
         return {}
-    values = _window(args, sort)
-    statement = pages_statement(_shape(listing, sort, args), ShapeKey(filters))
+    values = page_values(args, sort)
+    statement = pages_statement(page_shape(listing, sort, args), ShapeKey(filters))
     values.update(
         filters.values(), parents=list(parent_ids), workspaces=list(workspaces), viewer=viewer
     )
     grouped: dict[int, list[Row]] = {pid: [] for pid in parent_ids}
     for row in await db.fetch(statement, values):
         grouped[row[0]].append(row)
-    return {pid: _to_page(rows, args, sort) for pid, rows in grouped.items()}
+    return {pid: page_rows(rows, args, sort) for pid, rows in grouped.items()}
 
 
 async def fetch_page(
@@ -126,10 +126,10 @@ async def fetch_page(
     filters: Filters = NO_FILTERS,
 ) -> Page[Row]:
     """A single page of a list that has no parent to batch by (viewer's workspaces, search)."""
-    values = _window(args, sort)
-    statement = page_statement(_shape(listing, sort, args), ShapeKey(filters))
+    values = page_values(args, sort)
+    statement = page_statement(page_shape(listing, sort, args), ShapeKey(filters))
     values.update(filters.values(), workspaces=list(workspaces), viewer=viewer)
-    return _to_page(list(await db.fetch(statement, values)), args, sort)
+    return page_rows(list(await db.fetch(statement, values)), args, sort)
 
 
 async def count_per_parent(

@@ -48,7 +48,7 @@ class PageShape:
     before: bool
 
 
-def _page_select(shape: PageShape, filters: Filters) -> Select[Any]:
+def page_select(shape: PageShape, filters: Filters) -> Select[Any]:
     """The rows of one page, with the sort values labelled for the cursors."""
     conditions = [*_tenancy(shape.listing), *filters.conditions()]
     if shape.after:
@@ -70,7 +70,7 @@ def pages_statement(shape: PageShape, filters: Filters) -> Prepared:
     listing = shape.listing
     assert listing.parent is not None
     parents = select(func.unnest(ids_param("parents")).label("pid")).subquery("parents")
-    inner = _page_select(shape, filters).where(listing.parent == parents.c.pid).lateral("page")
+    inner = page_select(shape, filters).where(listing.parent == parents.c.pid).lateral("page")
     names = [*listing.names, *shape.sort.key_names]
     return Prepared(
         select(parents.c.pid, *(inner.c[n] for n in names)).select_from(parents).join(inner, true())
@@ -79,7 +79,7 @@ def pages_statement(shape: PageShape, filters: Filters) -> Prepared:
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
 def page_statement(shape: PageShape, filters: Filters) -> Prepared:
-    return Prepared(_page_select(shape, filters))
+    return Prepared(page_select(shape, filters))
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
