@@ -8,17 +8,14 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import func
 from prometheus_client import start_http_server
 
 from app.observability.logging import configure_logging
 from app.observability.stats import JobMetrics
 from app.observability.tracing import JobSpans, start_from_environment
 from app.settings import Settings, get_settings
-from db.models import JobKind
-from jobs import functions
 from jobs.deps import WorkerConfig, build_deps
-from jobs.queue import FUNCTION_NAMES
+from jobs.functions import worker_functions
 from jobs.sweeper import clean_up, sweep
 from services.exports import ExportSettings
 from services.imports import ImportSettings
@@ -85,16 +82,8 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         if "deps" in ctx:
             await ctx["deps"].aclose()
 
-    kinds = {
-        JobKind.IMPORT_ISSUES: functions.import_issues,
-        JobKind.EXPORT_PROJECT: functions.export_project,
-        JobKind.TRIAGE_ISSUE: functions.triage_issue,
-    }
     return {
-        "functions": [
-            func(coroutine, name=FUNCTION_NAMES[kind], timeout=arq_timeout)
-            for kind, coroutine in kinds.items()
-        ],
+        "functions": worker_functions(arq_timeout),
         "cron_jobs": [
             cron(
                 sweep,

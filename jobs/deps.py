@@ -15,6 +15,7 @@ from db.engine import create_engine, create_session_factory
 from jobs.queue import ArqJobQueue, RedisJobEvents
 from services.exports import ExportSettings
 from services.imports import ImportSettings
+from services.job_kind import JobResources
 from services.triage import TriageProvider
 
 
@@ -77,6 +78,11 @@ class WorkerDeps:
     triage: TriageProvider
     metrics: JobMetrics = field(default_factory=_NoMetrics)
     tracing: JobTracing = field(default_factory=_NoTracing)
+
+    @property
+    def resources(self) -> JobResources:
+        """What the kinds' runs use."""
+        return JobResources(self.config.imports, self.config.exports, self.triage)
 
     async def aclose(self) -> None:
         await self.triage.aclose()

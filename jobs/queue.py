@@ -12,17 +12,12 @@ from arq.jobs import JobStatus as ArqJobStatus
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
 
-from db.models import Job, JobKind
+from db.models import Job
+from jobs.kinds import JOB_KINDS
 from services import job_events
 
 log = structlog.get_logger("issuegraph.jobs.queue")
 
-# arq function names, "domain.action".
-FUNCTION_NAMES = {
-    JobKind.IMPORT_ISSUES: "issues.import",
-    JobKind.EXPORT_PROJECT: "projects.export",
-    JobKind.TRIAGE_ISSUE: "issues.triage",
-}
 _ALIVE = {ArqJobStatus.deferred, ArqJobStatus.queued, ArqJobStatus.in_progress}
 # Redis being down must not hold a mutation open: enqueue gives up quickly.
 ENQUEUE_TIMEOUT_SECONDS = 3.0
@@ -49,7 +44,7 @@ class ArqJobQueue:
         try:
             async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
                 queued = await self.redis.enqueue_job(
-                    FUNCTION_NAMES[job.kind],
+                    JOB_KINDS[job.kind].task,
                     job.id,
                     job.enqueue_seq,
                     _job_id=arq_job_id(self.queue_name, job.id, job.enqueue_seq),

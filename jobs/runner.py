@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from db.models import Job
 from jobs.deps import WorkerDeps
-from jobs.queue import FUNCTION_NAMES
+from jobs.kinds import JOB_KINDS
 from services import job_runs
 from services.errors import DomainError
 from services.job_runs import ClaimedJob, JobRun, JobStopped
@@ -95,7 +95,7 @@ async def run_job(ctx: dict[str, Any], handler: Handler, job_id: int, enqueue_se
     # The run continues the trace of the request that started the job (kept in its row, so
     # the claim itself, which reads the row, is not part of it).
     span = deps.tracing.run(
-        FUNCTION_NAMES[row.kind],
+        JOB_KINDS[row.kind].task,
         row.trace_context,
         {"issuegraph.job.id": row.id, "issuegraph.job.attempt": row.attempts},
     )

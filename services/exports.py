@@ -11,7 +11,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 from sqlalchemy import delete, func, insert, literal, select, update
@@ -32,8 +32,8 @@ from db.models import (
     User,
 )
 from services.errors import Invalid, NotFound
+from services.job_kind import JobKindSpec, StartOptions
 from services.job_runs import JobRun
-from services.jobs import JobLimits, JobService
 from services.projects import ProjectService
 from services.viewer import Viewer
 
@@ -68,23 +68,19 @@ async def start_export(
     *,
     project_id: int,
     export_format: str,
-    idempotency_key: str | None,
-    request_id: str | None,
-    limits: JobLimits,
-    trace_context: dict[str, str] | None = None,
+    **options: Unpack[StartOptions],
 ) -> tuple[Job, bool]:
     project = await ProjectService(session, viewer).get_for_write(
         project_id, ["input", "projectId"]
     )
     if export_format not in FORMATS:
         raise Invalid(f"Unknown format {export_format}.", ["input", "format"])
-    return await JobService(session, viewer, limits).start(
-        kind=JobKind.EXPORT_PROJECT,
+    return await EXPORT_JOB.start(
+        session,
+        viewer,
+        options,
         workspace_id=project.workspace_id,
         params={"project_id": project.id, "format": export_format},
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        trace_context=trace_context,
     )
 
 
@@ -231,9 +227,7 @@ async def run_export(run: JobRun, settings: ExportSettings) -> dict[str, Any]:
     export_format = str(job.params["format"])
     content_type, extension = FORMATS[export_format]
     async with run.session_factory() as session:
-        project = await session.get(Project, job.params["project_id"])
-        if project is None:
-            raise Invalid("The project no longer exists.")
+        project = await run.target(session, Project, "project_id")
         total = await session.scalar(
             select(func.count()).select_from(Issue).where(Issue.project_id == project.id)
         )
@@ -273,6 +267,14 @@ async def run_export(run: JobRun, settings: ExportSettings) -> dict[str, Any]:
         )
         await session.commit()
     return {"rows": rows, "bytes": writer.size, "format": export_format}
+
+
+EXPORT_JOB = JobKindSpec(
+    JobKind.EXPORT_PROJECT,
+    task="projects.export",
+    run=lambda run, resources: run_export(run, resources.exports),
+    summary=lambda result: f"Exported {result['rows']} issues ({result['bytes']} bytes).",
+)
 
 
 class ExportExpired(NotFound):

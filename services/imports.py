@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import structlog
 from sqlalchemy import func, insert, select
@@ -29,8 +29,9 @@ from db.models import (
 from services.csv_import import CsvHeaderError, ImportRow, RowError, parse_issue_csv
 from services.errors import Invalid
 from services.issue_rules import closed_at, take_numbers
+from services.job_kind import JobKindSpec, StartOptions
 from services.job_runs import JobRun
-from services.jobs import JobInput, JobLimits, JobService
+from services.jobs import JobInput
 from services.projects import ProjectService
 from services.viewer import Viewer
 
@@ -53,11 +54,8 @@ async def start_import(
     *,
     project_id: int,
     csv_text: str,
-    idempotency_key: str | None,
-    request_id: str | None,
-    limits: JobLimits,
     settings: ImportSettings,
-    trace_context: dict[str, str] | None = None,
+    **options: Unpack[StartOptions],
 ) -> tuple[Job, bool]:
     project = await ProjectService(session, viewer).get_for_write(
         project_id, ["input", "projectId"]
@@ -70,13 +68,12 @@ async def start_import(
         )
     if not csv_text.strip():
         raise Invalid("The CSV is empty.", ["input", "csv"])
-    return await JobService(session, viewer, limits).start(
-        kind=JobKind.IMPORT_ISSUES,
+    return await IMPORT_JOB.start(
+        session,
+        viewer,
+        options,
         workspace_id=project.workspace_id,
         params={"project_id": project.id},
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        trace_context=trace_context,
         job_input=JobInput(data=data, content_type="text/csv", filename="import.csv"),
     )
 
@@ -170,9 +167,7 @@ async def run_import(run: JobRun, settings: ImportSettings) -> dict[str, Any]:
     """Import the job's CSV into its project; the result is the contract's import summary."""
     job = run.job
     async with run.session_factory() as session:
-        project = await session.get(Project, job.params["project_id"])
-        if project is None:
-            raise Invalid("The project no longer exists.")
+        project = await run.target(session, Project, "project_id")
         text = await _read_input(session, job.id)
         already = set(
             await session.scalars(select(Issue.import_line).where(Issue.import_job_id == job.id))
@@ -268,3 +263,11 @@ async def _insert_batch(
     ]
     if links:
         await session.execute(insert(IssueLabel), links)
+
+
+IMPORT_JOB = JobKindSpec(
+    JobKind.IMPORT_ISSUES,
+    task="issues.import",
+    run=lambda run, resources: run_import(run, resources.imports),
+    summary=lambda result: f"Imported {result['created']} issues; {result['failed']} rows failed.",
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import any_, select
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -11,11 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Issue, IssueInsight, Job, JobKind, Label
-from db.statements import Prepared, Row, Statements
-from services.errors import Invalid, NotFound
+from db.statements import Prepared, Row
+from services.errors import NotFound
+from services.job_kind import JobKindSpec, StartOptions
 from services.job_runs import JobRun
-from services.jobs import JobLimits, JobService
 from services.pagination import ids_param
+from services.tenancy import Reads, in_key_order
 from services.triage import LabelChoice, TriageProvider, TriageSubject
 from services.viewer import Viewer
 
@@ -25,21 +26,13 @@ async def start_triage(
     viewer: Viewer,
     *,
     issue_id: int,
-    idempotency_key: str | None,
-    request_id: str | None,
-    limits: JobLimits,
-    trace_context: dict[str, str] | None = None,
+    **options: Unpack[StartOptions],
 ) -> tuple[Job, bool]:
     issue = await session.get(Issue, issue_id)
     if issue is None or not viewer.can_read(issue.workspace_id):
         raise NotFound("Issue not found.", ["input", "issueId"])
-    return await JobService(session, viewer, limits).start(
-        kind=JobKind.TRIAGE_ISSUE,
-        workspace_id=issue.workspace_id,
-        params={"issue_id": issue.id},
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        trace_context=trace_context,
+    return await TRIAGE_JOB.start(
+        session, viewer, options, workspace_id=issue.workspace_id, params={"issue_id": issue.id}
     )
 
 
@@ -47,9 +40,7 @@ async def run_triage(run: JobRun, provider: TriageProvider) -> dict[str, Any]:
     """Ask the provider, store the insight once per job, return the contract's result."""
     job = run.job
     async with run.session_factory() as session:
-        issue = await session.get(Issue, job.params["issue_id"])
-        if issue is None:
-            raise Invalid("The issue no longer exists.")
+        issue = await run.target(session, Issue, "issue_id")
         labels = await session.execute(
             select(Label.id, Label.name)
             .where(Label.workspace_id == issue.workspace_id)
@@ -83,6 +74,14 @@ async def run_triage(run: JobRun, provider: TriageProvider) -> dict[str, Any]:
     }
 
 
+TRIAGE_JOB = JobKindSpec(
+    JobKind.TRIAGE_ISSUE,
+    task="issues.triage",
+    run=lambda run, resources: run_triage(run, resources.triage),
+    summary=lambda result: f"Triaged by {result['model']}.",
+)
+
+
 _insights = IssueInsight.__table__
 # The latest insight of each issue (one per issue: DISTINCT ON the issue, newest first).
 LATEST_INSIGHTS = Prepared(
@@ -103,16 +102,11 @@ LATEST_INSIGHTS = Prepared(
 )
 
 
-class InsightReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
+class InsightReads(Reads):
     async def latest_for_issues(self, issue_ids: Sequence[int]) -> list[Row | None]:
         if not self.viewer.workspace_ids:
             return [None] * len(issue_ids)
         rows = await self.db.fetch(
             LATEST_INSIGHTS, {"ids": list(issue_ids), "workspaces": self.viewer.workspace_ids}
         )
-        by_issue = {row[0]: row for row in rows}
-        return [by_issue.get(i) for i in issue_ids]
+        return in_key_order(rows, issue_ids, column=0)

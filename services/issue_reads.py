@@ -34,18 +34,16 @@ from services.pagination import (
     Page,
     PageArgs,
     SortKey,
-    count_per_parent,
     decode_bigint,
     decode_datetime,
     decode_enum,
     decode_float,
     decode_int,
     fetch_page,
-    fetch_pages,
     ids_param,
 )
 from services.projects import PROJECTS
-from services.tenancy import visible_by_ids
+from services.tenancy import TenantReads
 from services.users import joined_user
 from services.viewer import Viewer
 
@@ -307,13 +305,8 @@ async def issue_by_identifier(
     )
 
 
-class IssueReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
-    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
-        return await visible_by_ids(self.db, self.viewer, ISSUES, ids)
+class IssueReads(TenantReads):
+    listing = ISSUES
 
     async def get_by_identifier(
         self,
@@ -341,21 +334,10 @@ class IssueReads:
     async def pages(
         self, project_ids: Sequence[int], args: PageArgs, query: IssueQuery
     ) -> dict[int, Page[Row]]:
-        return await fetch_pages(
-            self.db,
-            ISSUES,
-            project_ids,
-            query.sort,
-            args,
-            workspaces=self.viewer.workspace_ids,
-            viewer=self.viewer.user_id,
-            filters=query,
-        )
+        return await self.pages_per_parent(project_ids, args, query.sort, query)
 
     async def counts(self, project_ids: Sequence[int], query: IssueQuery) -> dict[int, int]:
-        return await count_per_parent(
-            self.db, ISSUES, project_ids, workspaces=self.viewer.workspace_ids, filters=query
-        )
+        return await self.counts_per_parent(project_ids, query)
 
     async def search(self, workspace_slug: str, text: str, args: PageArgs) -> tuple[Page[Row], int]:
         """Full-text matches, best first, with the total count of matches."""

@@ -22,7 +22,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Issue, IssueLabel, IssuePriority, IssueStatus, Membership, Project
 from db.statements import Prepared, Row, Statements
@@ -39,7 +38,7 @@ from services.issue_rules import (
 from services.labels import LabelService
 from services.pagination import ids_param
 from services.projects import ProjectService
-from services.tenancy import get_for_write
+from services.tenancy import Service
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS, Viewer
 
@@ -153,11 +152,7 @@ async def create_issue_at_once(
     return rows[0] if rows else None
 
 
-class IssueService:
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
-        self.session = session
-        self.viewer = viewer
-
+class IssueService(Service):
     # -- writes --------------------------------------------------------------------------------
 
     async def _check_assignee(self, workspace_id: int, user_id: int) -> None:
@@ -215,18 +210,6 @@ class IssueService:
             )
         return await self.session.get_one(Issue, issue_id)
 
-    async def get_for_write(self, issue_id: int, action: str) -> Issue:
-        return await get_for_write(
-            self.session,
-            self.viewer,
-            Issue,
-            issue_id,
-            missing="Issue not found.",
-            field=["input", "id"],
-            action=action,
-            lock=True,
-        )
-
     async def update(
         self,
         *,
@@ -238,7 +221,7 @@ class IssueService:
         assignee_id: Maybe[int],
         label_ids: Maybe[Sequence[int]],
     ) -> Issue:
-        issue = await self.get_for_write(issue_id, "change issues")
+        issue = await self.load_for_write(Issue, issue_id, action="change issues", lock=True)
         values: dict[str, Any] = {}
         if not isinstance(title, Unset):
             values["title"] = validation.name(title or "", ["input", "title"], "Title")
@@ -273,5 +256,5 @@ class IssueService:
         return issue
 
     async def delete(self, *, issue_id: int) -> None:
-        issue = await self.get_for_write(issue_id, "delete issues")
+        issue = await self.load_for_write(Issue, issue_id, action="delete issues", lock=True)
         await self.session.execute(delete(Issue).where(Issue.id == issue.id))

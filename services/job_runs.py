@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Job, JobKind, JobStatus, Membership, Role
+from services.errors import Invalid
 from services.queue import JobEvents
+
+M = TypeVar("M")  # a mapped class
 
 
 class JobStopped(Exception):
@@ -256,6 +259,14 @@ class JobRun:
     ) -> Job:
         """Record progress in the caller's unit of work; raises ``JobStopped`` if canceled."""
         return await report_progress(session, self.job, progress, message)
+
+    async def target(self, session: AsyncSession, model: type[M], param: str) -> M:
+        """The row the job works on, by the id in ``params[param]``. The job may outlive it:
+        then it fails for good (``Invalid``), as another attempt would find it gone too."""
+        row = await session.get(model, self.job.params[param])
+        if row is None:
+            raise Invalid(f"The {model.__name__.lower()} no longer exists.")
+        return row
 
     async def progress(self, progress: float | None, message: str | None = None) -> None:
         """Record progress in a unit of its own and tell subscribers."""

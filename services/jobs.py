@@ -21,19 +21,10 @@ from db.models import (
     Role,
     Workspace,
 )
-from db.statements import Row, Statements
-from services.errors import Conflict, Forbidden, Invalid, LimitExceeded, NotFound
-from services.pagination import (
-    Listing,
-    Page,
-    PageArgs,
-    SortKey,
-    count_per_parent,
-    decode_bigint,
-    decode_datetime,
-    fetch_pages,
-)
-from services.tenancy import visible_by_ids
+from db.statements import Row
+from services.errors import Conflict, Forbidden, Invalid, LimitExceeded
+from services.pagination import Listing, Page, PageArgs, SortKey, decode_bigint, decode_datetime
+from services.tenancy import Service, TenantReads
 from services.viewer import WRITERS, Viewer
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -104,13 +95,8 @@ class JobFilters:
         return {"status": self.status, "kind": self.kind}
 
 
-class JobReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
-    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
-        return await visible_by_ids(self.db, self.viewer, JOBS, ids)
+class JobReads(TenantReads):
+    listing = JOBS
 
     async def pages(
         self,
@@ -119,32 +105,19 @@ class JobReads:
         status: JobStatus | None,
         kind: JobKind | None,
     ) -> dict[int, Page[Row]]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await fetch_pages(
-            self.db,
-            JOBS,
-            readable,
-            JOB_ORDER,
-            args,
-            workspaces=readable,
-            filters=JobFilters(status, kind),
-        )
+        return await self.pages_per_parent(workspace_ids, args, JOB_ORDER, JobFilters(status, kind))
 
     async def counts(
         self, workspace_ids: Sequence[int], status: JobStatus | None, kind: JobKind | None
     ) -> dict[int, int]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await count_per_parent(
-            self.db, JOBS, readable, workspaces=readable, filters=JobFilters(status, kind)
-        )
+        return await self.counts_per_parent(workspace_ids, JobFilters(status, kind))
 
 
-class JobService:
+class JobService(Service):
     def __init__(
         self, session: AsyncSession, viewer: Viewer, limits: JobLimits | None = None
     ) -> None:
-        self.session = session
-        self.viewer = viewer
+        super().__init__(session, viewer)
         self.limits = limits or JobLimits()
 
     # -- start -----------------------------------------------------------------------------------
@@ -238,10 +211,8 @@ class JobService:
     # -- cancel ----------------------------------------------------------------------------------
 
     async def cancel(self, job_id: int) -> Job:
-        job = await self.session.get(Job, job_id, with_for_update=True)
-        if job is None or not self.viewer.can_read(job.workspace_id):
-            raise NotFound("Job not found.", ["input", "id"])
-        role = self.viewer.require_role(job.workspace_id, WRITERS, action="cancel jobs")
+        job = await self.load_for_write(Job, job_id, action="cancel jobs", lock=True)
+        role = self.viewer.require_member(job.workspace_id)
         if job.created_by != self.viewer.user_id and role is not Role.OWNER:
             raise Forbidden("Only the job's creator or a workspace owner may cancel it.")
         if job.status in TERMINAL_JOB_STATUSES:

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import any_, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IssueLabel, Label
-from db.statements import Prepared, Row, Statements
+from db.statements import Prepared, Row
 from services import validation
 from services.errors import Conflict, Invalid, NotFound
 from services.pagination import (
@@ -17,15 +16,13 @@ from services.pagination import (
     Page,
     PageArgs,
     SortKey,
-    count_per_parent,
     decode_bigint,
     decode_str,
-    fetch_pages,
     ids_param,
 )
-from services.tenancy import get_for_write, visible_by_ids
+from services.tenancy import Service, TenantReads
 from services.unset import Maybe, Unset
-from services.viewer import WRITERS, Viewer
+from services.viewer import WRITERS
 
 # Also the cap the query cost estimate counts `Issue.labels` by.
 MAX_LABELS_PER_ISSUE = 100
@@ -50,13 +47,8 @@ LABELS_OF_ISSUES = Prepared(
 )
 
 
-class LabelReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
-    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
-        return await visible_by_ids(self.db, self.viewer, LABELS, ids)
+class LabelReads(TenantReads):
+    listing = LABELS
 
     async def for_issues(self, issue_ids: Sequence[int]) -> list[list[Row]]:
         """Each issue's label rows (``issue_id`` plus the label's columns), by name."""
@@ -66,19 +58,13 @@ class LabelReads:
         return [by_issue[i] for i in issue_ids]
 
     async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Row]]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await fetch_pages(self.db, LABELS, readable, LABEL_ORDER, args, workspaces=readable)
+        return await self.pages_per_parent(workspace_ids, args, LABEL_ORDER)
 
     async def counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await count_per_parent(self.db, LABELS, readable, workspaces=readable)
+        return await self.counts_per_parent(workspace_ids)
 
 
-class LabelService:
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
-        self.session = session
-        self.viewer = viewer
-
+class LabelService(Service):
     async def _name_taken(self, workspace_id: int, name: str, except_id: int | None = None) -> bool:
         stmt = select(Label.id).where(
             Label.workspace_id == workspace_id, func.lower(Label.name) == name.lower()
@@ -108,19 +94,8 @@ class LabelService:
         await self._flush_unique(name)
         return label
 
-    async def _get_for_write(self, label_id: int, action: str) -> Label:
-        return await get_for_write(
-            self.session,
-            self.viewer,
-            Label,
-            label_id,
-            missing="Label not found.",
-            field=["input", "id"],
-            action=action,
-        )
-
     async def update(self, *, label_id: int, name: Maybe[str], color: Maybe[str]) -> Label:
-        label = await self._get_for_write(label_id, "change labels")
+        label = await self.load_for_write(Label, label_id, action="change labels")
         if not isinstance(name, Unset):
             new_name = validation.name(name or "", ["input", "name"])
             if await self._name_taken(label.workspace_id, new_name, except_id=label.id):
@@ -132,7 +107,7 @@ class LabelService:
         return label
 
     async def delete(self, *, label_id: int) -> None:
-        label = await self._get_for_write(label_id, "delete labels")
+        label = await self.load_for_write(Label, label_id, action="delete labels")
         await self.session.execute(delete(IssueLabel).where(IssueLabel.label_id == label.id))
         await self.session.delete(label)
         await self.session.flush()

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Project, Workspace
-from db.statements import Prepared, Row, Statements
+from db.statements import Prepared, Row
 from services import validation
 from services.errors import Conflict
 from services.pagination import (
@@ -17,15 +16,13 @@ from services.pagination import (
     Page,
     PageArgs,
     SortKey,
-    count_per_parent,
     decode_bigint,
     decode_str,
-    fetch_pages,
     ids_param,
 )
-from services.tenancy import get_for_write, visible_by_ids
+from services.tenancy import Service, TenantReads
 from services.unset import Maybe, Unset
-from services.viewer import WRITERS, Viewer
+from services.viewer import WRITERS
 
 _projects = Project.__table__
 _workspaces = Workspace.__table__
@@ -55,13 +52,8 @@ PROJECT_BY_KEY = Prepared(
 )
 
 
-class ProjectReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
-    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
-        return await visible_by_ids(self.db, self.viewer, PROJECTS, ids)
+class ProjectReads(TenantReads):
+    listing = PROJECTS
 
     async def get_by_key(self, workspace_slug: str, key: str) -> Row | None:
         if not self.viewer.workspace_ids:
@@ -73,32 +65,16 @@ class ProjectReads:
         return rows[0] if rows else None
 
     async def pages(self, workspace_ids: Sequence[int], args: PageArgs) -> dict[int, Page[Row]]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await fetch_pages(
-            self.db, PROJECTS, readable, PROJECT_ORDER, args, workspaces=readable
-        )
+        return await self.pages_per_parent(workspace_ids, args, PROJECT_ORDER)
 
     async def counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await count_per_parent(self.db, PROJECTS, readable, workspaces=readable)
+        return await self.counts_per_parent(workspace_ids)
 
 
-class ProjectService:
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
-        self.session = session
-        self.viewer = viewer
-
+class ProjectService(Service):
     async def get_for_write(self, project_id: int, field: Sequence[str]) -> Project:
         """The project, if it exists and the viewer may write in its workspace."""
-        return await get_for_write(
-            self.session,
-            self.viewer,
-            Project,
-            project_id,
-            missing="Project not found.",
-            field=field,
-            action="change projects",
-        )
+        return await self.load_for_write(Project, project_id, action="change projects", field=field)
 
     async def create(
         self, *, workspace_id: int, key: str, name: str, description: str | None

@@ -1,18 +1,32 @@
 """Tenancy applied once: batch lookups scoped to the viewer's workspaces, and the load a write
-starts with (the row, ``NotFound`` if it is another tenant's, then the writer check)."""
+starts with (the row, ``NotFound`` if it is another tenant's, then the writer check).
+
+The base classes every read and write service starts from live here too, so that scoping a
+list's parents and loading a row to change are written once (``Reads``, ``TenantReads``,
+``Service``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from functools import cache
-from typing import Protocol, TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
 from sqlalchemy import any_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.statements import Prepared, Row, Statements
 from services.errors import NotFound
-from services.pagination import Listing, ids_param
+from services.pagination import (
+    NO_FILTERS,
+    Filters,
+    Listing,
+    Page,
+    PageArgs,
+    SortKey,
+    count_per_parent,
+    fetch_pages,
+    ids_param,
+)
 from services.viewer import WRITERS, Viewer
 
 
@@ -48,8 +62,15 @@ async def visible_by_ids(
         _by_ids(listing),
         {"ids": list(ids), "workspaces": viewer.workspace_ids, "viewer": viewer.user_id},
     )
-    by_id = {row["id"]: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return in_key_order(rows, ids)
+
+
+def in_key_order(
+    rows: Sequence[Row], keys: Sequence[Hashable], column: int | str = "id"
+) -> list[Row | None]:
+    """One row (or ``None``) per key, in key order: the shape a dataloader batch returns."""
+    by_key = {row[column]: row for row in rows}
+    return [by_key.get(key) for key in keys]
 
 
 async def get_for_write(
@@ -72,3 +93,93 @@ async def get_for_write(
         raise NotFound(missing, field)
     viewer.require_role(row.workspace_id, WRITERS, action=action)
     return row
+
+
+class Reads:
+    """A read class: the statements it runs and the viewer it reads for (one per request)."""
+
+    def __init__(self, db: Statements, viewer: Viewer) -> None:
+        self.db = db
+        self.viewer = viewer
+
+    def readable(self, workspace_ids: Sequence[int]) -> list[int]:
+        """The workspaces of ``workspace_ids`` the viewer is in (a foreign one lists nothing)."""
+        return [i for i in workspace_ids if self.viewer.can_read(i)]
+
+
+class TenantReads(Reads):
+    """Reads of one tenant-scoped ``listing``: its rows by id, and pages and counts per parent.
+
+    A list whose parent is the workspace itself (projects, labels, jobs) lists only the
+    workspaces the viewer is in; a list under another parent (an issue's comments, a
+    project's issues) is scoped by its rows' tenancy column to the viewer's workspaces.
+    """
+
+    listing: ClassVar[Listing]
+
+    async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
+        return await visible_by_ids(self.db, self.viewer, self.listing, ids)
+
+    def _scope(self, parent_ids: Sequence[int]) -> tuple[Sequence[int], list[int]]:
+        """The parents to list and the workspaces to scope the rows to."""
+        if self.listing.parent is self.listing.tenant:
+            readable = self.readable(parent_ids)
+            return readable, readable
+        return parent_ids, self.viewer.workspace_ids
+
+    async def pages_per_parent(
+        self,
+        parent_ids: Sequence[int],
+        args: PageArgs,
+        sort: SortKey,
+        filters: Filters = NO_FILTERS,
+    ) -> dict[int, Page[Row]]:
+        parents, workspaces = self._scope(parent_ids)
+        return await fetch_pages(
+            self.db,
+            self.listing,
+            parents,
+            sort,
+            args,
+            workspaces=workspaces,
+            viewer=self.viewer.user_id,
+            filters=filters,
+        )
+
+    async def counts_per_parent(
+        self, parent_ids: Sequence[int], filters: Filters = NO_FILTERS
+    ) -> dict[int, int]:
+        parents, workspaces = self._scope(parent_ids)
+        return await count_per_parent(
+            self.db, self.listing, parents, workspaces=workspaces, filters=filters
+        )
+
+
+class Service:
+    """A write service: the unit of work's session and the viewer who writes (the caller
+    commits, docs/architecture.md)."""
+
+    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
+        self.session = session
+        self.viewer = viewer
+
+    async def load_for_write(
+        self,
+        model: type[T],
+        row_id: int,
+        *,
+        action: str,
+        field: Sequence[str] = ("input", "id"),
+        lock: bool = False,
+    ) -> T:
+        """``get_for_write`` with the message every service gives: ``<Model> not found.``"""
+        return await get_for_write(
+            self.session,
+            self.viewer,
+            model,
+            row_id,
+            missing=f"{model.__name__} not found.",
+            field=field,
+            action=action,
+            lock=lock,
+        )

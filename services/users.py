@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, case, or_, select
 
 from db.models import Membership, User
-from db.statements import Prepared, Row, Statements
+from db.statements import Prepared, Row
 from services.pagination import Joined, ids_param
-from services.viewer import Viewer
+from services.tenancy import Reads, in_key_order
 
 _users = User.__table__
 _memberships = Membership.__table__
@@ -45,11 +45,7 @@ def joined_user(name: str, foreign_key: ColumnElement[Any]) -> Joined:
     return Joined(users, users.c.id == foreign_key, _user_columns(users, f"{name}."))
 
 
-class UserReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
+class UserReads(Reads):
     async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
         """Users by id (``id, name, email, visible_to_viewer``), for fields reached through an
         object the viewer may read; ``email`` is null unless the viewer may see it."""
@@ -58,5 +54,4 @@ class UserReads:
             USERS_BY_ID,
             {"ids": list(ids), "viewer": viewer.user_id, "workspaces": viewer.workspace_ids},
         )
-        by_id = {row[0]: row for row in rows}
-        return [by_id.get(i) for i in ids]
+        return in_key_order(rows, ids, column=0)

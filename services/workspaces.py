@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Role, User, Workspace
-from db.statements import Prepared, Row, Statements
+from db.statements import Prepared, Row
 from services import validation
 from services.errors import Conflict, NotFound
 from services.pagination import (
@@ -23,7 +22,8 @@ from services.pagination import (
     fetch_pages,
     ids_param,
 )
-from services.viewer import OWNERS, Viewer
+from services.tenancy import Reads, Service, in_key_order
+from services.viewer import OWNERS
 
 _workspaces = Workspace.__table__
 _memberships = Membership.__table__
@@ -56,18 +56,12 @@ WORKSPACE_BY_SLUG = Prepared(
 )
 
 
-class WorkspaceReads:
-    def __init__(self, db: Statements, viewer: Viewer) -> None:
-        self.db = db
-        self.viewer = viewer
-
+class WorkspaceReads(Reads):
     async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
-        readable = [i for i in ids if self.viewer.can_read(i)]
+        readable = self.readable(ids)
         if not readable:
             return [None] * len(ids)
-        rows = await self.db.fetch(WORKSPACES_BY_ID, {"ids": readable})
-        by_id = {row["id"]: row for row in rows}
-        return [by_id.get(i) for i in ids]
+        return in_key_order(await self.db.fetch(WORKSPACES_BY_ID, {"ids": readable}), ids)
 
     async def get_by_slug(self, slug: str) -> Row | None:
         if not self.viewer.workspace_ids:
@@ -90,19 +84,13 @@ class WorkspaceReads:
     async def member_pages(
         self, workspace_ids: Sequence[int], args: PageArgs
     ) -> dict[int, Page[Row]]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await fetch_pages(self.db, MEMBERS, readable, MEMBER_ORDER, args)
+        return await fetch_pages(self.db, MEMBERS, self.readable(workspace_ids), MEMBER_ORDER, args)
 
     async def member_counts(self, workspace_ids: Sequence[int]) -> dict[int, int]:
-        readable = [i for i in workspace_ids if self.viewer.can_read(i)]
-        return await count_per_parent(self.db, MEMBERS, readable)
+        return await count_per_parent(self.db, MEMBERS, self.readable(workspace_ids))
 
 
-class WorkspaceService:
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
-        self.session = session
-        self.viewer = viewer
-
+class WorkspaceService(Service):
     # -- writes --------------------------------------------------------------------------------
 
     async def create(self, *, slug: str, name: str) -> Workspace:

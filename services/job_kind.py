@@ -1,0 +1,80 @@
+"""What declares a job kind: its name on the queue, how it runs, and how it starts.
+
+Each kind is declared once, beside its start and run functions (``services/imports.py``,
+``services/exports.py``, ``services/insights.py``), and listed once in ``jobs/kinds.py``,
+from which the worker's functions and the queue's task names come (docs/architecture.md,
+"Adding a job kind"). Nothing here knows arq or Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Job, JobKind
+from services.job_runs import JobRun
+from services.jobs import JobInput, JobLimits, JobService
+from services.triage import TriageProvider
+from services.viewer import Viewer
+
+if TYPE_CHECKING:  # the kinds' own modules import this one
+    from services.exports import ExportSettings
+    from services.imports import ImportSettings
+
+
+class StartOptions(TypedDict):
+    """What every start of a job takes besides the kind's own input (the mutation's)."""
+
+    idempotency_key: str | None
+    request_id: str | None
+    limits: JobLimits
+    # W3C trace headers of the request, while tracing is on (JobService.start).
+    trace_context: NotRequired[dict[str, str] | None]
+
+
+@dataclass(frozen=True)
+class JobResources:
+    """What a run may use, from the worker's settings and clients (``jobs/deps.py:WorkerDeps``)."""
+
+    imports: ImportSettings
+    exports: ExportSettings
+    triage: TriageProvider
+
+
+@dataclass(frozen=True)
+class JobKindSpec:
+    """One job kind.
+
+    ``task`` is its arq function name ("domain.action"): tasks already queued in Redis carry
+    it, so it never changes. ``run`` does the work and returns the job's ``result``;
+    ``summary`` turns that result into the SUCCEEDED job's message.
+    """
+
+    kind: JobKind
+    task: str
+    run: Callable[[JobRun, JobResources], Awaitable[dict[str, Any]]]
+    summary: Callable[[dict[str, Any]], str]
+
+    async def start(
+        self,
+        session: AsyncSession,
+        viewer: Viewer,
+        options: StartOptions,
+        *,
+        workspace_id: int,
+        params: dict[str, Any],
+        job_input: JobInput | None = None,
+    ) -> tuple[Job, bool]:
+        """Write the QUEUED row once the kind's own checks passed (``JobService.start``)."""
+        return await JobService(session, viewer, options["limits"]).start(
+            kind=self.kind,
+            workspace_id=workspace_id,
+            params=params,
+            idempotency_key=options["idempotency_key"],
+            request_id=options["request_id"],
+            trace_context=options.get("trace_context"),
+            job_input=job_input,
+        )
