@@ -34,7 +34,7 @@ from app.state import AppState
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
 from resolvers.context import JobWiring
-from services.imports import ImportSettings
+from services.job_kind import ImportSettings
 from services.jobs import JobLimits
 
 

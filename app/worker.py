@@ -17,8 +17,7 @@ from app.settings import Settings, get_settings
 from jobs.deps import WorkerConfig, build_deps
 from jobs.functions import worker_functions
 from jobs.sweeper import clean_up, sweep
-from services.exports import ExportSettings
-from services.imports import ImportSettings
+from services.job_kind import ExportSettings, ImportSettings
 from services.triage import build_provider
 
 

@@ -13,9 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.engine import create_engine, create_session_factory
 from jobs.queue import ArqJobQueue, RedisJobEvents
-from services.exports import ExportSettings
-from services.imports import ImportSettings
-from services.job_kind import JobResources
+from services.job_kind import ExportSettings, ImportSettings, JobResources
 from services.triage import TriageProvider
 
 

@@ -21,7 +21,7 @@ from schema.ids import to_global_id
 from schema.types import Issue, Project
 from services.auth import current_roles
 from services.errors import Invalid
-from services.imports import ImportSettings
+from services.job_kind import ImportSettings
 from services.jobs import JobLimits
 from services.pagination import PageArgs
 from services.queue import JobEvents, JobQueue

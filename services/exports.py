@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Unpack
 
 import orjson
@@ -32,7 +32,7 @@ from db.models import (
     User,
 )
 from services.errors import Invalid, NotFound
-from services.job_kind import JobKindSpec, StartOptions
+from services.job_kind import ExportSettings, JobKindSpec, StartOptions
 from services.job_runs import JobRun
 from services.projects import ProjectService
 from services.viewer import Viewer
@@ -54,12 +54,6 @@ COLUMNS = [
     "closed_at",
 ]
 ROWS_PER_FETCH = 1000
-
-
-@dataclass(frozen=True)
-class ExportSettings:
-    chunk_bytes: int = 256 * 1024
-    ttl: timedelta = timedelta(hours=24)
 
 
 async def start_export(

@@ -29,7 +29,7 @@ from db.models import (
 from services.csv_import import CsvHeaderError, ImportRow, RowError, parse_issue_csv
 from services.errors import Invalid
 from services.issue_rules import closed_at, take_numbers
-from services.job_kind import JobKindSpec, StartOptions
+from services.job_kind import ImportSettings, JobKindSpec, StartOptions
 from services.job_runs import JobRun
 from services.jobs import JobInput
 from services.projects import ProjectService
@@ -39,13 +39,6 @@ log = structlog.get_logger("issuegraph.imports")
 
 MAX_REPORTED_ERRORS = 100
 DEFAULT_LABEL_COLOR = "#ededed"
-
-
-@dataclass(frozen=True)
-class ImportSettings:
-    max_bytes: int = 10 * 1024 * 1024
-    batch_size: int = 500
-    create_unknown_labels: bool = False
 
 
 async def start_import(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from datetime import timedelta
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,10 +20,6 @@ from services.job_runs import JobRun
 from services.jobs import JobInput, JobLimits, JobService
 from services.triage import TriageProvider
 from services.viewer import Viewer
-
-if TYPE_CHECKING:  # the kinds' own modules import this one
-    from services.exports import ExportSettings
-    from services.imports import ImportSettings
 
 
 class StartOptions(TypedDict):
@@ -33,6 +30,19 @@ class StartOptions(TypedDict):
     limits: JobLimits
     # W3C trace headers of the request, while tracing is on (JobService.start).
     trace_context: NotRequired[dict[str, str] | None]
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    max_bytes: int = 10 * 1024 * 1024
+    batch_size: int = 500
+    create_unknown_labels: bool = False
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    chunk_bytes: int = 256 * 1024
+    ttl: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)

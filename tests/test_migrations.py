@@ -34,9 +34,10 @@ from db.models import (
 )
 from services import auth
 from services.comments import CommentService
-from services.imports import ImportSettings, start_import
+from services.imports import start_import
 from services.insights import start_triage
 from services.issues import IssueService
+from services.job_kind import ImportSettings
 from services.jobs import JobLimits
 from services.labels import LabelService
 from services.projects import ProjectService

@@ -29,7 +29,6 @@ MAX_LINES = 400
 KNOWN_LONG_MODULES: frozenset[str] = frozenset(
     {
         "schema/types.py",
-        "services/pagination.py",
     }
 )
 # issue 14: being removed. Import cycles, each given as the set of its modules.
