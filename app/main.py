@@ -30,6 +30,7 @@ from strawberry.types import ExecutionResult
 from app import gc_tuning
 from app.admission import Admission, AdmissionControl
 from app.auth import bearer_token, parse_bearer, viewer_for
+from app.downloads import DOWNLOAD_PATH
 from app.downloads import router as downloads_router
 from app.errors import code_for, error_body
 from app.errors import install as install_error_handlers
@@ -55,7 +56,9 @@ from app.tracing import Tracing, start_from_environment
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from db.statements import EngineStatements
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
-from resolvers.context import Context, JobWiring
+from resolvers.context import Context, ContextWiring, JobWiring
+from resolvers.loaders import LoaderHooks
+from resolvers.paging import PagingPolicy
 from schema.framework_compat import (
     BaseGraphQLTransportWSHandler,
     BaseRequestProtocol,
@@ -98,6 +101,7 @@ def job_wiring(settings: Settings, redis: ArqRedis, tracing: Tracing | None = No
             create_unknown_labels=settings.import_create_unknown_labels,
         ),
         export_ttl=timedelta(hours=settings.export_ttl_hours),
+        download_path=DOWNLOAD_PATH,
         trace_carrier=tracing.carrier if tracing is not None else None,
     )
 
@@ -446,23 +450,27 @@ def create_app(
             await redis.aclose()
             await engine.dispose()
 
+    paging = PagingPolicy(
+        default_page_size=settings.default_page_size,
+        max_page_size=settings.max_page_size,
+        max_input_list=settings.max_input_list,
+        max_search_length=settings.max_search_length,
+    )
+    loader_hooks = LoaderHooks(
+        observe_batch=observe_batch,
+        trace_batch=tracing.traced_batch if tracing is not None else None,
+    )
+
     async def build_context(connection: HTTPConnection) -> Context:
         """HTTP requests authenticate here; WebSockets in ``on_ws_connect``."""
         state: AppState = connection.app.state.issuegraph
         db = EngineStatements(state.engine, settings.request_max_connections)
         token = bearer_token(connection) if connection.scope["type"] == "http" else None
         return Context(
-            session_factory=state.session_factory,
+            ContextWiring(state.session_factory, paging, loader_hooks, state.jobs),
             db=db,
             viewer=await viewer_for(token, db, state.session_factory),
             request_id=connection.scope.get("state", {}).get("request_id", ""),
-            jobs=state.jobs,
-            default_page_size=settings.default_page_size,
-            max_page_size=settings.max_page_size,
-            max_input_list=settings.max_input_list,
-            observe_batch=observe_batch,
-            trace_batch=tracing.traced_batch if tracing is not None else None,
-            max_search_length=settings.max_search_length,
         )
 
     async def get_context(connection: HTTPConnection) -> AsyncIterator[Context]:

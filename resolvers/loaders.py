@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
 from db.statements import Row, Statements
+from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey
 from schema.types import (
     Comment,
     Issue,
@@ -34,21 +36,14 @@ from services.insights import InsightReads
 from services.issues import IssueQuery, IssueReads
 from services.jobs import JobReads
 from services.labels import LabelReads
-from services.pagination import Page, PageArgs
+from services.pagination import Page
 from services.projects import ProjectReads
-from services.types import JobKind, JobStatus
 from services.users import UserReads
 from services.viewer import Viewer
 from services.workspaces import WorkspaceReads
 
-if TYPE_CHECKING:
-    from resolvers.context import Context
-
 V = TypeVar("V")
 
-PageKey = tuple[int, PageArgs]
-IssuePageKey = tuple[int, PageArgs, IssueQuery]
-JobPageKey = tuple[int, PageArgs, JobStatus | None, JobKind | None]
 GroupFetch = Callable[[Statements, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
@@ -70,11 +65,31 @@ class SharedFutureLoader(DataLoader[Any, Any]):
         return asyncio.shield(asyncio.gather(*(DataLoader.load(self, key) for key in keys)))
 
 
+@dataclass(frozen=True, slots=True)
+class LoaderHooks:
+    """What the app attaches to every batch; built once per process."""
+
+    # Reports each batch's size (app.observability), or None.
+    observe_batch: Callable[[str, int], None] | None = None
+    # Wraps each batch function in a span; None while tracing is off.
+    trace_batch: Callable[[str, BatchFn], BatchFn] | None = None
+
+
+class LoaderSource(Protocol):
+    """What the loaders need of the request (``resolvers.context.Context``)."""
+
+    @property
+    def db(self) -> Statements: ...
+    @property
+    def loader_hooks(self) -> LoaderHooks: ...
+    def require_viewer(self) -> Viewer: ...
+
+
 class Loaders:
     """The request's dataloaders, each built on first use (a one-issue read needs five)."""
 
-    def __init__(self, context: Context) -> None:
-        self._context = context
+    def __init__(self, source: LoaderSource) -> None:
+        self._source = source
 
     @cached_property
     def user(self) -> DataLoader[int, User | None]:
@@ -165,7 +180,7 @@ class Loaders:
         return self._loader("workspace_jobs", self._grouped(self._job_pages, Page[Job].empty()))
 
     @cached_property
-    def workspace_job_count(self) -> DataLoader[tuple[int, JobStatus | None, JobKind | None], int]:
+    def workspace_job_count(self) -> DataLoader[JobCountKey, int]:
         return self._loader("workspace_job_count", self._grouped(self._job_counts, 0))
 
     def clear(self) -> None:
@@ -178,10 +193,10 @@ class Loaders:
     def _loader(self, name: str, batch: BatchFn) -> DataLoader[Any, Any]:
         """A dataloader whose batch sizes are reported (the metrics hook of the context), and
         whose batches are spans while tracing is on (its tracing hook)."""
-        trace = self._context.trace_batch
-        if trace is not None:
-            batch = trace(name, batch)
-        observe = self._context.observe_batch
+        hooks = self._source.loader_hooks
+        if hooks.trace_batch is not None:
+            batch = hooks.trace_batch(name, batch)
+        observe = hooks.observe_batch
         if observe is None:
             return SharedFutureLoader(batch)
 
@@ -193,11 +208,11 @@ class Loaders:
 
     @property
     def _viewer(self) -> Viewer:
-        return self._context.require_viewer()
+        return self._source.require_viewer()
 
     @property
     def _db(self) -> Statements:
-        return self._context.db
+        return self._source.db
 
     # -- objects by id ---------------------------------------------------------------------
 

@@ -9,13 +9,12 @@ failed mutation changes nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.types import Info
 
-from resolvers.context import Context
+from resolvers.context import Context, ResolverInfo
 from schema import payloads
 from schema.ids import pk_of
 from schema.payloads import UserError
@@ -25,7 +24,7 @@ from services.errors import DomainError, NotFound
 from services.unset import UNSET, Maybe
 from services.viewer import Viewer
 
-ContextInfo = Info[Context, Any]
+ContextInfo = ResolverInfo
 T = TypeVar("T")
 R = TypeVar("R")
 P = TypeVar("P")
@@ -67,8 +66,7 @@ def given(value: T | None) -> Maybe[T]:
 
 def trace_context(context: Context) -> dict[str, str] | None:
     """The request's trace, for a job row to carry to the worker (None while tracing is off)."""
-    carrier = context.jobs.trace_carrier
-    return carrier() if carrier is not None else None
+    return context.jobs.trace_context()
 
 
 async def run(

@@ -15,18 +15,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLError
-from strawberry.types import Info
 
-from schema.selection import Selected, selection, under
+from schema.context import RequestContext
+from schema.selection import Selected, SelectionInfo, selection, under
 from schema.types import Issue, Project
 from services.errors import DomainError
 from services.pagination import PageArgs
-
-if TYPE_CHECKING:
-    from resolvers.context import Context
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class IssuePlan:
         )
 
 
-def issue_plan(info: Info[Any, Any], *, connection: bool) -> IssuePlan:
+def issue_plan(info: SelectionInfo, *, connection: bool) -> IssuePlan:
     """The plan for the issues a field returns: the field's own selection, or with
     ``connection`` the selection under its ``edges { node }``."""
     found = selection(info)
@@ -64,7 +61,7 @@ def issue_plan(info: Info[Any, Any], *, connection: bool) -> IssuePlan:
     return plan
 
 
-def _page_args(context: Context, field: Selected, variables: dict[str, Any]) -> PageArgs:
+def _page_args(context: RequestContext, field: Selected, variables: dict[str, Any]) -> PageArgs:
     """The same page arguments the field's own resolver will compute (validated the same)."""
     return context.page_args(
         field.argument("first", variables),
@@ -75,8 +72,8 @@ def _page_args(context: Context, field: Selected, variables: dict[str, Any]) -> 
 
 
 async def prefetch_issues(
-    context: Context,
-    info: Info[Any, Any],
+    context: RequestContext,
+    info: SelectionInfo,
     issues: Sequence[Issue],
     *,
     connection: bool,

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
-from resolvers.context import Context
+from resolvers.context import Context, ResolverInfo
 from schema.connections import Connection, constant
 from schema.ids import from_global_id, pk_of
 from schema.types import Issue, Job, Node, Project, User, Workspace
@@ -18,7 +16,7 @@ from services.issues import PROJECT_PREFIX, IssueReads
 from services.projects import ProjectReads
 from services.workspaces import WorkspaceReads
 
-ContextInfo = Info[Context, Any]
+ContextInfo = ResolverInfo
 
 # Which loader answers Query.node for each type name.
 _NODE_LOADERS = {

@@ -6,14 +6,12 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from redis.asyncio.client import PubSub
-from strawberry.types import Info
 
-from resolvers.context import Context
+from resolvers.context import Context, ResolverInfo
 from schema.ids import pk_of
 from schema.types import Job
 from services import job_events
@@ -21,7 +19,7 @@ from services.auth import current_roles
 from services.jobs import JobReads
 from services.types import JobStatus
 
-ContextInfo = Info[Context, Any]
+ContextInfo = ResolverInfo
 
 TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
 # With no event for this long, re-read the row: a lost message must not stall a client.

@@ -15,10 +15,10 @@ from typing import Any, TypeVar, cast
 import orjson
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
 from db.statements import Row
 from schema.connections import Connection, counter
+from schema.context import ContextInfo
 from schema.enums import IssueOrderField, OrderDirection
 from schema.ids import to_global_id
 from schema.inputs import IssueFilter, IssueOrder
@@ -124,9 +124,9 @@ class Membership:
     workspace_id: strawberry.Private[int]
 
     @strawberry.field
-    async def user(self, info: Info[Any, Any]) -> User:
-        user: User = await info.context.loaders.user.load(self.user_id)
-        return user
+    async def user(self, info: ContextInfo) -> User:
+        # A member's user exists (a null here is the executor's non-null error, as before).
+        return cast(User, await info.context.loaders.user.load(self.user_id))
 
     @classmethod
     def from_model(cls, membership: domain.Membership) -> Membership:
@@ -177,14 +177,13 @@ class Workspace(Node):
         )
 
     @strawberry.field
-    def viewer_role(self, info: Info[Any, Any]) -> domain.Role:
-        role: domain.Role = info.context.require_viewer().roles[self.pk]
-        return role
+    def viewer_role(self, info: ContextInfo) -> domain.Role:
+        return info.context.require_viewer().roles[self.pk]
 
     @strawberry.field
     async def members(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -199,7 +198,7 @@ class Workspace(Node):
     @strawberry.field
     async def projects(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -214,7 +213,7 @@ class Workspace(Node):
     @strawberry.field
     async def labels(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -229,7 +228,7 @@ class Workspace(Node):
     @strawberry.field
     async def jobs(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -280,14 +279,13 @@ class Project(Node):
         )
 
     @strawberry.field
-    async def workspace(self, info: Info[Any, Any]) -> Workspace:
-        workspace: Workspace = await info.context.loaders.workspace.load(self.workspace_id)
-        return workspace
+    async def workspace(self, info: ContextInfo) -> Workspace:
+        return cast(Workspace, await info.context.loaders.workspace.load(self.workspace_id))
 
     @strawberry.field(description="Newest first unless orderBy says otherwise.")
     async def issues(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -455,7 +453,7 @@ class Issue(Node):
     @strawberry.field
     def comments(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -465,7 +463,7 @@ class Issue(Node):
         args = info.context.page_args(first, after, last, before)
 
         def count() -> Awaitable[int]:
-            return cast(Awaitable[int], loaders.issue_comment_count.load(self.pk))
+            return loaders.issue_comment_count.load(self.pk)
 
         page = self.loaded_comments.get(args) if self.loaded_comments is not None else None
         if page is not None:
@@ -473,15 +471,14 @@ class Issue(Node):
         return deferred(self._comments(info, args, count))
 
     async def _comments(
-        self, info: Info[Any, Any], args: Any, count: Callable[[], Awaitable[int]]
+        self, info: ContextInfo, args: PageArgs, count: Callable[[], Awaitable[int]]
     ) -> Connection[Comment]:
         page = await info.context.loaders.issue_comments.load((self.pk, args))
         return Connection.of(page, count)
 
     @strawberry.field(description="The latest AI triage result, if the issue has been triaged.")
-    async def insight(self, info: Info[Any, Any]) -> IssueInsight | None:
-        insight: IssueInsight | None = await info.context.loaders.issue_insight.load(self.pk)
-        return insight
+    async def insight(self, info: ContextInfo) -> IssueInsight | None:
+        return await info.context.loaders.issue_insight.load(self.pk)
 
 
 def _comment_author(comment: Comment) -> User | Awaitable[User]:
@@ -532,9 +529,8 @@ class Comment(Node):
         )
 
     @strawberry.field
-    async def issue(self, info: Info[Any, Any]) -> Issue:
-        issue: Issue = await info.context.loaders.issue.load(self.issue_id)
-        return issue
+    async def issue(self, info: ContextInfo) -> Issue:
+        return cast(Issue, await info.context.loaders.issue.load(self.issue_id))
 
 
 @strawberry.type
@@ -559,7 +555,7 @@ class IssueInsight:
         )
 
     @strawberry.field
-    async def suggested_labels(self, info: Info[Any, Any]) -> list[Label]:
+    async def suggested_labels(self, info: ContextInfo) -> list[Label]:
         labels = await info.context.loaders.label.load_many(self.suggested_label_ids)
         return [label for label in labels if label is not None]  # deleted since: left out
 
@@ -637,18 +633,16 @@ class Job(Node):
         return cast("JSON", result)
 
     @strawberry.field
-    async def created_by(self, info: Info[Any, Any]) -> User:
-        user: User = await info.context.loaders.user.load(self.created_by_id)
-        return user
+    async def created_by(self, info: ContextInfo) -> User:
+        return cast(User, await info.context.loaders.user.load(self.created_by_id))
 
     @strawberry.field(
         description="For a SUCCEEDED export: a URL that downloads the file with the bearer "
         "token of a workspace member; it expires."
     )
-    def download_url(self, info: Info[Any, Any]) -> str | None:
+    def download_url(self, info: ContextInfo) -> str | None:
         if self.kind is not domain.JobKind.EXPORT_PROJECT:
             return None
         if self.status is not domain.JobStatus.SUCCEEDED or self.finished_at is None:
             return None
-        url: str | None = info.context.download_url(self.pk, self.finished_at)
-        return url
+        return info.context.download_url(self.pk, self.finished_at)
