@@ -19,6 +19,7 @@ from resolvers import prefetch
 from resolvers.job_wiring import JobWiring
 from resolvers.loaders import LoaderHooks, Loaders
 from resolvers.rate_limit_state import RateLimitInfo
+from resolvers.services import Services
 from resolvers.wiring import ContextWiring
 from schema.selection import SelectionInfo
 from schema.types import Issue, Project
@@ -45,7 +46,8 @@ class Context(BaseContext):
         # of its own for its round trip (docs/architecture.md, rule 1; db/statements.py), at most
         # REQUEST_MAX_CONNECTIONS at a time per request.
         self.db = db
-        self.viewer = viewer
+        self._viewer = viewer
+        self._services: Services | None = None
         self.request_id = request_id
         # Set by strawberry from a WebSocket's connection_init message.
         self.connection_params: object | None = None
@@ -55,12 +57,33 @@ class Context(BaseContext):
         self.nodes_estimated = 0
         self.loaders = Loaders(self)
 
-    # -- the viewer ---------------------------------------------------------------------------
+    # -- the viewer and its services ----------------------------------------------------------
+
+    @property
+    def viewer(self) -> Viewer | None:
+        return self._viewer
+
+    @viewer.setter
+    def viewer(self, viewer: Viewer | None) -> None:
+        # The services were built for the previous viewer (its roles).
+        self._viewer = viewer
+        self._services = None
+
+    @property
+    def services(self) -> Services:
+        """The viewer's read services on the request's statements, each built on first use."""
+        services = self._services
+        if services is None:
+            services = self._services = Services(
+                self.db, self.require_viewer(), overrides=self.wiring.service_overrides
+            )
+        return services
 
     def require_viewer(self) -> Viewer:
-        if self.viewer is None:  # the auth extension stops such operations before execution
+        viewer = self._viewer
+        if viewer is None:  # the auth extension stops such operations before execution
             raise GraphQLError("Authentication required.", extensions={"code": "UNAUTHENTICATED"})
-        return self.viewer
+        return viewer
 
     def grant(self, workspace_id: int, role: Role) -> None:
         """Reflect a membership this request created, for the rest of the request."""
@@ -74,18 +97,19 @@ class Context(BaseContext):
         return self.wiring.session_factory
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """A mutation's own session. The mutation commits explicitly; leaving rolls back."""
+    async def unit_of_work(self) -> AsyncIterator[Services]:
+        """A mutation's own session, with the request's services bound to it. The mutation
+        commits explicitly (``services.session.commit()``); leaving rolls back."""
         async with self.wiring.session_factory() as session:
-            yield session
+            yield self.services.bound_to(session)
 
     async def after_write(self, *, memberships: bool = False) -> None:
         """A write committed: the rest of the request sees it (the next operation of a batch,
         a payload's nested fields). The loaders' caches go; with ``memberships``, the viewer's
         roles are read again."""
         self.loaders.clear()
-        if memberships and self.viewer is not None:
-            self.viewer = await current_roles(self.db, self.viewer)
+        if memberships and self._viewer is not None:
+            self.viewer = await current_roles(self.db, self._viewer)
 
     def release(self) -> None:
         """Drop what the request loaded, once its answer is out.

@@ -17,7 +17,8 @@ from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
-from db.statements import Row, Statements
+from db.statements import Row
+from resolvers.services import Services
 from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey
 from schema.types import (
     Comment,
@@ -30,21 +31,13 @@ from schema.types import (
     User,
     Workspace,
 )
-from services.comments import CommentReads
 from services.errors import DomainError
-from services.insights import InsightReads
-from services.issues import IssueQuery, IssueReads
-from services.jobs import JobReads
-from services.labels import LabelReads
+from services.issues import IssueQuery
 from services.pagination import Page
-from services.projects import ProjectReads
-from services.users import UserReads
-from services.viewer import Viewer
-from services.workspaces import WorkspaceReads
 
 V = TypeVar("V")
 
-GroupFetch = Callable[[Statements, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+GroupFetch = Callable[[list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
 
@@ -79,10 +72,9 @@ class LoaderSource(Protocol):
     """What the loaders need of the request (``resolvers.context.Context``)."""
 
     @property
-    def db(self) -> Statements: ...
+    def services(self) -> Services: ...
     @property
     def loader_hooks(self) -> LoaderHooks: ...
-    def require_viewer(self) -> Viewer: ...
 
 
 class Loaders:
@@ -207,49 +199,46 @@ class Loaders:
         return SharedFutureLoader(observed)
 
     @property
-    def _viewer(self) -> Viewer:
-        return self._source.require_viewer()
-
-    @property
-    def _db(self) -> Statements:
-        return self._source.db
+    def _services(self) -> Services:
+        """Read at each batch: the viewer's services as they are then (``Context.viewer``)."""
+        return self._source.services
 
     # -- objects by id ---------------------------------------------------------------------
 
     async def _users(self, ids: Sequence[int]) -> list[User | None]:
-        rows = await UserReads(self._db, self._viewer).get_many(ids)
+        rows = await self._services.user_reads.get_many(ids)
         return [User.from_row(r) if r else None for r in rows]
 
     async def _workspaces(self, ids: Sequence[int]) -> list[Workspace | None]:
-        rows = await WorkspaceReads(self._db, self._viewer).get_many(ids)
+        rows = await self._services.workspace_reads.get_many(ids)
         return [Workspace.from_row(r) if r else None for r in rows]
 
     async def _projects(self, ids: Sequence[int]) -> list[Project | None]:
-        rows = await ProjectReads(self._db, self._viewer).get_many(ids)
+        rows = await self._services.project_reads.get_many(ids)
         return [Project.from_row(r) if r else None for r in rows]
 
     async def _issues(self, ids: Sequence[int]) -> list[Issue | None]:
-        rows = await IssueReads(self._db, self._viewer).get_many(ids)
+        rows = await self._services.issue_reads.get_many(ids)
         return [Issue.from_row(r, self) if r else None for r in rows]
 
     async def _labels(self, ids: Sequence[int]) -> list[Label | None]:
-        rows = await LabelReads(self._db, self._viewer).get_many(ids)
+        rows = await self._services.label_reads.get_many(ids)
         return [Label.from_row(r) if r else None for r in rows]
 
     async def _comments(self, ids: Sequence[int]) -> list[Comment | None]:
-        rows = await CommentReads(self._db, self._viewer).get_many(ids)
+        rows = await self._services.comment_reads.get_many(ids)
         return [Comment.from_row(r, self) if r else None for r in rows]
 
     async def _jobs(self, ids: Sequence[int]) -> list[Job | None]:
-        rows = await JobReads(self._db, self._viewer).get_many(ids)
+        rows = await self._services.job_reads.get_many(ids)
         return [Job.from_row(r) if r else None for r in rows]
 
     async def _insights(self, issue_ids: Sequence[int]) -> list[IssueInsight | None]:
-        rows = await InsightReads(self._db, self._viewer).latest_for_issues(issue_ids)
+        rows = await self._services.insight_reads.latest_for_issues(issue_ids)
         return [IssueInsight.from_row(r) if r else None for r in rows]
 
     async def _issue_labels(self, issue_ids: Sequence[int]) -> list[list[Label]]:
-        per_issue = await LabelReads(self._db, self._viewer).for_issues(issue_ids)
+        per_issue = await self._services.label_reads.for_issues(issue_ids)
         converted: dict[int, Label] = {}  # one GraphQL object per distinct label
 
         def label_of(row: Row) -> Label:
@@ -272,7 +261,7 @@ class Loaders:
             results: dict[tuple[Any, ...], V | Exception] = {}
             for rest, parents in groups.items():
                 try:
-                    by_parent = await fetch(self._db, self._viewer, parents, rest)
+                    by_parent = await fetch(parents, rest)
                 except DomainError as error:  # e.g. a bad cursor: fails only its own keys
                     for parent in parents:
                         results[(parent, *rest)] = error
@@ -296,76 +285,62 @@ class Loaders:
             loader.prime(item.pk, item)
 
     async def _member_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Membership]]:
-        pages = await WorkspaceReads(db, viewer).member_pages(parents, rest[0])
+        pages = await self._services.workspace_reads.member_pages(parents, rest[0])
         return {k: p.map(Membership.from_row) for k, p in pages.items()}
 
-    async def _member_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await WorkspaceReads(db, viewer).member_counts(parents)
+    async def _member_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
+        return await self._services.workspace_reads.member_counts(parents)
 
     async def _project_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Project]]:
-        pages = await ProjectReads(db, viewer).pages(parents, rest[0])
+        pages = await self._services.project_reads.pages(parents, rest[0])
         converted = {k: p.map(Project.from_row) for k, p in pages.items()}
         for page in converted.values():
             self._prime(self.project, page.items)
         return converted
 
-    async def _project_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await ProjectReads(db, viewer).counts(parents)
+    async def _project_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
+        return await self._services.project_reads.counts(parents)
 
     async def _label_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Label]]:
-        pages = await LabelReads(db, viewer).pages(parents, rest[0])
+        pages = await self._services.label_reads.pages(parents, rest[0])
         return {k: p.map(Label.from_row) for k, p in pages.items()}
 
-    async def _label_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await LabelReads(db, viewer).counts(parents)
+    async def _label_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
+        return await self._services.label_reads.counts(parents)
 
     async def _issue_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Issue]]:
         args, query = rest
-        pages = await IssueReads(db, viewer).pages(parents, args, query)
+        pages = await self._services.issue_reads.pages(parents, args, query)
         return {k: p.map(partial(Issue.from_row, loaders=self)) for k, p in pages.items()}
 
-    async def _issue_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await IssueReads(db, viewer).counts(parents, rest[0])
+    async def _issue_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
+        return await self._services.issue_reads.counts(parents, rest[0])
 
     async def _comment_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
+        self, parents: list[int], rest: tuple[Any, ...]
     ) -> dict[int, Page[Comment]]:
-        pages = await CommentReads(db, viewer).pages(parents, rest[0])
+        pages = await self._services.comment_reads.pages(parents, rest[0])
         return {k: p.map(partial(Comment.from_row, loaders=self)) for k, p in pages.items()}
 
-    async def _comment_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await CommentReads(db, viewer).counts(parents)
+    async def _comment_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
+        return await self._services.comment_reads.counts(parents)
 
-    async def _job_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Job]]:
+    async def _job_pages(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, Page[Job]]:
         args, status, kind = rest
-        pages = await JobReads(db, viewer).pages(parents, args, status, kind)
+        pages = await self._services.job_reads.pages(parents, args, status, kind)
         converted = {k: p.map(Job.from_row) for k, p in pages.items()}
         for page in converted.values():
             self._prime(self.job, page.items)
         return converted
 
-    async def _job_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
+    async def _job_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
         status, kind = rest
-        return await JobReads(db, viewer).counts(parents, status, kind)
+        return await self._services.job_reads.counts(parents, status, kind)

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context, ResolverInfo
+from resolvers.services import Services
 from schema import payloads
 from schema.ids import pk_of
 from schema.payloads import UserError
@@ -22,7 +22,6 @@ from schema.types import Job
 from services import types as domain
 from services.errors import DomainError, NotFound
 from services.unset import UNSET, Maybe
-from services.viewer import Viewer
 
 ContextInfo = ResolverInfo
 T = TypeVar("T")
@@ -71,15 +70,16 @@ def trace_context(context: Context) -> dict[str, str] | None:
 
 async def run(
     context: Context,
-    work: Callable[[AsyncSession, Viewer], Awaitable[T]],
+    work: Callable[[Services], Awaitable[T]],
     *,
     memberships: bool = False,
 ) -> T:
-    """Run ``work`` in the mutation's own session and commit once, before the payload is built;
-    then the rest of the request reads what it wrote (``Context.after_write``)."""
-    async with context.unit_of_work() as session:
-        result = await work(session, context.require_viewer())
-        await session.commit()
+    """Run ``work`` with the request's services bound to the mutation's own session and commit
+    once, before the payload is built; then the rest of the request reads what it wrote
+    (``Context.after_write``)."""
+    async with context.unit_of_work() as services:
+        result = await work(services)
+        await services.session.commit()
     await context.after_write(memberships=memberships)
     return result
 
@@ -95,7 +95,7 @@ async def with_user_errors(payload: FailedPayload[P], attempt: Callable[[], Awai
 async def mutate(
     context: Context,
     payload: FailedPayload[P],
-    work: Callable[[AsyncSession, Viewer], Awaitable[R]],
+    work: Callable[[Services], Awaitable[R]],
     *,
     done: Callable[[R], P],
     then: Callable[[R], Awaitable[None]] | None = None,
@@ -116,7 +116,7 @@ async def mutate(
 
 async def start_job(
     context: Context,
-    work: Callable[[AsyncSession, Viewer], Awaitable[tuple[domain.Job, bool]]],
+    work: Callable[[Services], Awaitable[tuple[domain.Job, bool]]],
 ) -> payloads.JobPayload:
     """Write the job row and commit, then enqueue: the row is the outbox.
 

@@ -12,9 +12,7 @@ from resolvers.context import Context, ResolverInfo
 from schema.connections import Connection, constant
 from schema.ids import from_global_id, pk_of
 from schema.types import Issue, Job, Node, Project, User, Workspace
-from services.issues import PROJECT_PREFIX, IssueReads
-from services.projects import ProjectReads
-from services.workspaces import WorkspaceReads
+from services.issues import PROJECT_PREFIX
 
 ContextInfo = ResolverInfo
 
@@ -86,7 +84,7 @@ class Query:
     ) -> Connection[Workspace]:
         context = info.context
         args = context.page_args(first, after, last, before)
-        reads = WorkspaceReads(context.db, context.require_viewer())
+        reads = context.services.workspace_reads
         page = (await reads.page_for_viewer(args)).map(Workspace.from_row)
         total = reads.count_for_viewer()
         for workspace in page.items:
@@ -96,7 +94,7 @@ class Query:
     @strawberry.field
     async def workspace(self, info: ContextInfo, slug: str) -> Workspace | None:
         context = info.context
-        row = await WorkspaceReads(context.db, context.require_viewer()).get_by_slug(slug)
+        row = await context.services.workspace_reads.get_by_slug(slug)
         if row is None:
             return None
         workspace = Workspace.from_row(row)
@@ -106,7 +104,7 @@ class Query:
     @strawberry.field
     async def project(self, info: ContextInfo, workspace_slug: str, key: str) -> Project | None:
         context = info.context
-        reads = ProjectReads(context.db, context.require_viewer())
+        reads = context.services.project_reads
         row = await reads.get_by_key(workspace_slug, key)
         if row is None:
             return None
@@ -117,7 +115,7 @@ class Query:
     @strawberry.field(description="By identifier, e.g. ENG-42.")
     async def issue(self, info: ContextInfo, workspace_slug: str, identifier: str) -> Issue | None:
         context = info.context
-        reads = IssueReads(context.db, context.require_viewer())
+        reads = context.services.issue_reads
         row = await reads.get_by_identifier(workspace_slug, identifier)
         if row is None:
             return None
@@ -140,7 +138,7 @@ class Query:
         context = info.context
         args = context.page_args(first, after, None, None)
         context.check_string_length(query, "query")
-        reads = IssueReads(context.db, context.require_viewer())
+        reads = context.services.issue_reads
         page, total = await reads.search(workspace_slug, query, args)
         issues = page.map(partial(Issue.from_row, loaders=context.loaders))
         await context.prefetch_issues(info, issues.items)
