@@ -20,6 +20,7 @@ from aiodataloader import DataLoader
 from db.statements import Row
 from resolvers.services import Services
 from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey
+from schema.entities import COMMENT, ISSUE, JOB, LABEL, PROJECT, USER, WORKSPACE, Entity
 from schema.types import (
     Comment,
     Issue,
@@ -36,6 +37,7 @@ from services.issues import IssueQuery
 from services.pagination import Page
 
 V = TypeVar("V")
+N = TypeVar("N")
 
 GroupFetch = Callable[[list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
@@ -85,27 +87,27 @@ class Loaders:
 
     @cached_property
     def user(self) -> DataLoader[int, User | None]:
-        return self._loader("user", self._users)
+        return self.by_id(USER)
 
     @cached_property
     def workspace(self) -> DataLoader[int, Workspace | None]:
-        return self._loader("workspace", self._workspaces)
+        return self.by_id(WORKSPACE)
 
     @cached_property
     def project(self) -> DataLoader[int, Project | None]:
-        return self._loader("project", self._projects)
+        return self.by_id(PROJECT)
 
     @cached_property
     def issue(self) -> DataLoader[int, Issue | None]:
-        return self._loader("issue", self._issues)
+        return self.by_id(ISSUE)
 
     @cached_property
     def label(self) -> DataLoader[int, Label | None]:
-        return self._loader("label", self._labels)
+        return self.by_id(LABEL)
 
     @cached_property
     def comment(self) -> DataLoader[int, Comment | None]:
-        return self._loader("comment", self._comments)
+        return self.by_id(COMMENT)
 
     @cached_property
     def issue_labels(self) -> DataLoader[int, list[Label]]:
@@ -165,7 +167,7 @@ class Loaders:
 
     @cached_property
     def job(self) -> DataLoader[int, Job | None]:
-        return self._loader("job", self._jobs)
+        return self.by_id(JOB)
 
     @cached_property
     def workspace_jobs(self) -> DataLoader[JobPageKey, Page[Job]]:
@@ -174,6 +176,19 @@ class Loaders:
     @cached_property
     def workspace_job_count(self) -> DataLoader[JobCountKey, int]:
         return self._loader("workspace_job_count", self._grouped(self._job_counts, 0))
+
+    def by_id(self, entity: Entity[N]) -> DataLoader[int, N | None]:
+        """The entity's by-id loader (``Query.node``; ``schema/entities.py``), built on first use
+        under its name, where its typed attribute above finds it."""
+        loader: DataLoader[int, N | None] | None = self.__dict__.get(entity.loader)
+        if loader is None:
+
+            async def batch(ids: list[int]) -> list[N | None]:
+                rows = await self._services.reads(entity.reads).get_many(ids)
+                return [entity.build(row, self) if row else None for row in rows]
+
+            loader = self.__dict__[entity.loader] = self._loader(entity.loader, batch)
+        return loader
 
     def clear(self) -> None:
         """Drop every loader built so far, with its cache (``Context.release``)."""
@@ -204,34 +219,6 @@ class Loaders:
         return self._source.services
 
     # -- objects by id ---------------------------------------------------------------------
-
-    async def _users(self, ids: Sequence[int]) -> list[User | None]:
-        rows = await self._services.user_reads.get_many(ids)
-        return [User.from_row(r) if r else None for r in rows]
-
-    async def _workspaces(self, ids: Sequence[int]) -> list[Workspace | None]:
-        rows = await self._services.workspace_reads.get_many(ids)
-        return [Workspace.from_row(r) if r else None for r in rows]
-
-    async def _projects(self, ids: Sequence[int]) -> list[Project | None]:
-        rows = await self._services.project_reads.get_many(ids)
-        return [Project.from_row(r) if r else None for r in rows]
-
-    async def _issues(self, ids: Sequence[int]) -> list[Issue | None]:
-        rows = await self._services.issue_reads.get_many(ids)
-        return [Issue.from_row(r, self) if r else None for r in rows]
-
-    async def _labels(self, ids: Sequence[int]) -> list[Label | None]:
-        rows = await self._services.label_reads.get_many(ids)
-        return [Label.from_row(r) if r else None for r in rows]
-
-    async def _comments(self, ids: Sequence[int]) -> list[Comment | None]:
-        rows = await self._services.comment_reads.get_many(ids)
-        return [Comment.from_row(r, self) if r else None for r in rows]
-
-    async def _jobs(self, ids: Sequence[int]) -> list[Job | None]:
-        rows = await self._services.job_reads.get_many(ids)
-        return [Job.from_row(r) if r else None for r in rows]
 
     async def _insights(self, issue_ids: Sequence[int]) -> list[IssueInsight | None]:
         rows = await self._services.insight_reads.latest_for_issues(issue_ids)

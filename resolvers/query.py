@@ -10,31 +10,21 @@ import strawberry
 
 from resolvers.context import Context, ResolverInfo
 from schema.connections import Connection, constant
+from schema.entities import ENTITIES
 from schema.ids import from_global_id, pk_of
 from schema.types import Issue, Job, Node, Project, User, Workspace
 from services.issues import PROJECT_PREFIX
 
 ContextInfo = ResolverInfo
 
-# Which loader answers Query.node for each type name.
-_NODE_LOADERS = {
-    "User": "user",
-    "Workspace": "workspace",
-    "Project": "project",
-    "Issue": "issue",
-    "Label": "label",
-    "Comment": "comment",
-    "Job": "job",
-}
-
 
 async def load_node(context: Context, global_id: str) -> Node | None:
     """Any object by global ID; a foreign, missing or malformed ID reads as null."""
     parsed = from_global_id(global_id)
-    if parsed is None or parsed[0] not in _NODE_LOADERS:
+    entity = ENTITIES.get(parsed[0]) if parsed is not None else None
+    if parsed is None or entity is None:
         return None
-    type_name, pk = parsed
-    node: Node | None = await getattr(context.loaders, _NODE_LOADERS[type_name]).load(pk)
+    node: Node | None = await context.loaders.by_id(entity).load(parsed[1])
     if isinstance(node, User) and not node.visible_to_viewer:
         return None  # a user who shares no workspace with the viewer is foreign
     return node
