@@ -118,11 +118,19 @@ BENCH_ARGS ?=
 # (benchmarks/results/profile-<date>-<workload>.{txt,json}); needs root or ptrace rights.
 # PROFILE_ARGS is passed on, e.g. PROFILE_ARGS="--seconds 10 --concurrency 16".
 PROFILE_ARGS ?=
-.PHONY: bench profile
+# `make compare`: the servers up at once, load turns interleaved, ratios paired by round
+# (benchmarks/compare.py; results/compare-<date>.{json,md}). COMPARE_ARGS is passed on, e.g.
+# COMPARE_ARGS="--rounds 7 --baseline ../other-checkout".
+COMPARE_ARGS ?=
+.PHONY: bench profile compare
 
 bench: venv
 	ISSUEGRAPH_BENCH_PYTHON=$${ISSUEGRAPH_BENCH_PYTHON:-$(abspath $(VENV))/bin/python} \
 		$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+compare: venv legacy-venv
+	ISSUEGRAPH_BENCH_PYTHON=$${ISSUEGRAPH_BENCH_PYTHON:-$(abspath $(VENV))/bin/python} \
+		$(VENV)/bin/python -m benchmarks.compare $(COMPARE_ARGS)
 
 profile: venv
 	ISSUEGRAPH_BENCH_PYTHON=$${ISSUEGRAPH_BENCH_PYTHON:-$(abspath $(VENV))/bin/python} \

@@ -42,6 +42,8 @@ PORTS = {
     "issuegraph-graphql-core": 18105,
     "minimal": 18106,
     "issuegraph-traced": 18107,
+    # benchmarks/compare.py --baseline: issuegraph served from another checkout.
+    "issuegraph-baseline": 18110,
 }
 # The OTLP sink issuegraph-traced exports its spans to (benchmarks/otlp_sink.py).
 OTLP_SINK_PORT = 18108
@@ -49,6 +51,7 @@ DIALECTS = {
     "issuegraph": "contract",
     "issuegraph-graphql-core": "contract",
     "issuegraph-traced": "contract",
+    "issuegraph-baseline": "contract",
     "legacy": "legacy",
     "postgraphile": "postgraphile",
     "floor": "floor",
