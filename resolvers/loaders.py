@@ -40,6 +40,9 @@ V = TypeVar("V")
 N = TypeVar("N")
 
 GroupFetch = Callable[[list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+# A read service's pages or counts per parent, called with the parents and the key's other parts.
+PagesFetch = Callable[..., Awaitable[dict[int, Page[Row]]]]
+CountsFetch = Callable[..., Awaitable[dict[int, int]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
 
@@ -115,51 +118,56 @@ class Loaders:
 
     @cached_property
     def workspace_members(self) -> DataLoader[PageKey, Page[Membership]]:
-        return self._loader(
-            "workspace_members", self._grouped(self._member_pages, Page[Membership].empty())
+        return self._paged(
+            "workspace_members", lambda s: s.workspace_reads.member_pages, Membership.from_row
         )
 
     @cached_property
     def workspace_member_count(self) -> DataLoader[int, int]:
-        return self._loader("workspace_member_count", self._counts(self._member_counts))
+        return self._counted("workspace_member_count", lambda s: s.workspace_reads.member_counts)
 
     @cached_property
     def workspace_projects(self) -> DataLoader[PageKey, Page[Project]]:
-        return self._loader(
-            "workspace_projects", self._grouped(self._project_pages, Page[Project].empty())
+        return self._paged(
+            "workspace_projects",
+            lambda s: s.project_reads.pages,
+            Project.from_row,
+            primes=lambda: self.project,
         )
 
     @cached_property
     def workspace_project_count(self) -> DataLoader[int, int]:
-        return self._loader("workspace_project_count", self._counts(self._project_counts))
+        return self._counted("workspace_project_count", lambda s: s.project_reads.counts)
 
     @cached_property
     def workspace_labels(self) -> DataLoader[PageKey, Page[Label]]:
-        return self._loader(
-            "workspace_labels", self._grouped(self._label_pages, Page[Label].empty())
-        )
+        return self._paged("workspace_labels", lambda s: s.label_reads.pages, Label.from_row)
 
     @cached_property
     def workspace_label_count(self) -> DataLoader[int, int]:
-        return self._loader("workspace_label_count", self._counts(self._label_counts))
+        return self._counted("workspace_label_count", lambda s: s.label_reads.counts)
 
     @cached_property
     def project_issues(self) -> DataLoader[IssuePageKey, Page[Issue]]:
-        return self._loader("project_issues", self._grouped(self._issue_pages, Page[Issue].empty()))
+        return self._paged(
+            "project_issues", lambda s: s.issue_reads.pages, partial(Issue.from_row, loaders=self)
+        )
 
     @cached_property
     def project_issue_count(self) -> DataLoader[tuple[int, IssueQuery], int]:
-        return self._loader("project_issue_count", self._grouped(self._issue_counts, 0))
+        return self._counted("project_issue_count", lambda s: s.issue_reads.counts, keyed=True)
 
     @cached_property
     def issue_comments(self) -> DataLoader[PageKey, Page[Comment]]:
-        return self._loader(
-            "issue_comments", self._grouped(self._comment_pages, Page[Comment].empty())
+        return self._paged(
+            "issue_comments",
+            lambda s: s.comment_reads.pages,
+            partial(Comment.from_row, loaders=self),
         )
 
     @cached_property
     def issue_comment_count(self) -> DataLoader[int, int]:
-        return self._loader("issue_comment_count", self._counts(self._comment_counts))
+        return self._counted("issue_comment_count", lambda s: s.comment_reads.counts)
 
     @cached_property
     def issue_insight(self) -> DataLoader[int, IssueInsight | None]:
@@ -171,11 +179,13 @@ class Loaders:
 
     @cached_property
     def workspace_jobs(self) -> DataLoader[JobPageKey, Page[Job]]:
-        return self._loader("workspace_jobs", self._grouped(self._job_pages, Page[Job].empty()))
+        return self._paged(
+            "workspace_jobs", lambda s: s.job_reads.pages, Job.from_row, primes=lambda: self.job
+        )
 
     @cached_property
     def workspace_job_count(self) -> DataLoader[JobCountKey, int]:
-        return self._loader("workspace_job_count", self._grouped(self._job_counts, 0))
+        return self._counted("workspace_job_count", lambda s: s.job_reads.counts, keyed=True)
 
     def by_id(self, entity: Entity[N]) -> DataLoader[int, N | None]:
         """The entity's by-id loader (``Query.node``; ``schema/entities.py``), built on first use
@@ -271,63 +281,37 @@ class Loaders:
         for item in items:
             loader.prime(item.pk, item)
 
-    async def _member_pages(
-        self, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Membership]]:
-        pages = await self._services.workspace_reads.member_pages(parents, rest[0])
-        return {k: p.map(Membership.from_row) for k, p in pages.items()}
+    def _paged(
+        self,
+        name: str,
+        pages_of: Callable[[Services], PagesFetch],
+        convert: Callable[[Row], V],
+        *,
+        primes: Callable[[], DataLoader[int, Any]] | None = None,
+    ) -> DataLoader[Any, Page[V]]:
+        """A loader of pages per parent: ``pages_of(services)(parents, *args)`` gives the rows'
+        pages, each row becomes ``convert(row)``; with ``primes``, each item also goes into
+        that by-id loader (a later lookup of it costs nothing)."""
 
-    async def _member_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
-        return await self._services.workspace_reads.member_counts(parents)
+        async def fetch(parents: list[int], rest: tuple[Any, ...]) -> dict[int, Page[V]]:
+            pages = await pages_of(self._services)(parents, *rest)
+            converted = {k: p.map(convert) for k, p in pages.items()}
+            if primes is not None:
+                loader = primes()
+                for page in converted.values():
+                    self._prime(loader, page.items)
+            return converted
 
-    async def _project_pages(
-        self, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Project]]:
-        pages = await self._services.project_reads.pages(parents, rest[0])
-        converted = {k: p.map(Project.from_row) for k, p in pages.items()}
-        for page in converted.values():
-            self._prime(self.project, page.items)
-        return converted
+        empty: Page[V] = Page.empty()
+        return self._loader(name, self._grouped(fetch, empty))
 
-    async def _project_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
-        return await self._services.project_reads.counts(parents)
+    def _counted(
+        self, name: str, counts_of: Callable[[Services], CountsFetch], *, keyed: bool = False
+    ) -> DataLoader[Any, int]:
+        """A loader of counts per parent: ``counts_of(services)(parents, *args)``; its keys are
+        parent ids, or with ``keyed`` ``(parent id, *args)`` tuples."""
 
-    async def _label_pages(
-        self, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Label]]:
-        pages = await self._services.label_reads.pages(parents, rest[0])
-        return {k: p.map(Label.from_row) for k, p in pages.items()}
+        async def fetch(parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
+            return await counts_of(self._services)(parents, *rest)
 
-    async def _label_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
-        return await self._services.label_reads.counts(parents)
-
-    async def _issue_pages(
-        self, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Issue]]:
-        args, query = rest
-        pages = await self._services.issue_reads.pages(parents, args, query)
-        return {k: p.map(partial(Issue.from_row, loaders=self)) for k, p in pages.items()}
-
-    async def _issue_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
-        return await self._services.issue_reads.counts(parents, rest[0])
-
-    async def _comment_pages(
-        self, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Comment]]:
-        pages = await self._services.comment_reads.pages(parents, rest[0])
-        return {k: p.map(partial(Comment.from_row, loaders=self)) for k, p in pages.items()}
-
-    async def _comment_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
-        return await self._services.comment_reads.counts(parents)
-
-    async def _job_pages(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, Page[Job]]:
-        args, status, kind = rest
-        pages = await self._services.job_reads.pages(parents, args, status, kind)
-        converted = {k: p.map(Job.from_row) for k, p in pages.items()}
-        for page in converted.values():
-            self._prime(self.job, page.items)
-        return converted
-
-    async def _job_counts(self, parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
-        status, kind = rest
-        return await self._services.job_reads.counts(parents, status, kind)
+        return self._loader(name, self._grouped(fetch, 0) if keyed else self._counts(fetch))
