@@ -9,7 +9,7 @@ failed mutation changes nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Protocol, TypedDict, TypeVar
 
 import strawberry
 
@@ -21,6 +21,7 @@ from schema.payloads import UserError
 from schema.types import Job
 from services import types as domain
 from services.errors import DomainError, NotFound
+from services.jobs import JobLimits
 from services.unset import UNSET, Maybe
 
 ContextInfo = ResolverInfo
@@ -63,9 +64,20 @@ def given(value: T | None) -> Maybe[T]:
     return UNSET if value is strawberry.UNSET else value
 
 
-def trace_context(context: Context) -> dict[str, str] | None:
-    """The request's trace, for a job row to carry to the worker (None while tracing is off)."""
-    return context.jobs.trace_context()
+class JobOrigin(TypedDict):
+    """What every ``start_*`` job service takes from the request that starts the job."""
+
+    request_id: str
+    # The request's trace, for the job row to carry to the worker (None while tracing is off).
+    trace_context: dict[str, str] | None
+    limits: JobLimits
+
+
+def job_origin(context: Context) -> JobOrigin:
+    jobs = context.jobs
+    return JobOrigin(
+        request_id=context.request_id, trace_context=jobs.trace_context(), limits=jobs.limits
+    )
 
 
 async def run(

@@ -7,10 +7,10 @@ import strawberry
 
 from resolvers.mutation_support import (
     ContextInfo,
+    job_origin,
     mutate,
     require_pk,
     start_job,
-    trace_context,
 )
 from schema import inputs, payloads
 from schema.types import Job
@@ -39,9 +39,7 @@ class JobMutations:
                 project_id=require_pk(input.project_id, "Project", ["input", "projectId"]),
                 csv_text=input.csv,
                 idempotency_key=input.idempotency_key,
-                request_id=context.request_id,
-                trace_context=trace_context(context),
-                limits=context.jobs.limits,
+                **job_origin(context),
                 settings=context.jobs.imports,
             ),
         )
@@ -61,9 +59,7 @@ class JobMutations:
                 project_id=require_pk(input.project_id, "Project", ["input", "projectId"]),
                 export_format=input.format.value,
                 idempotency_key=input.idempotency_key,
-                request_id=context.request_id,
-                trace_context=trace_context(context),
-                limits=context.jobs.limits,
+                **job_origin(context),
             ),
         )
 
@@ -81,9 +77,7 @@ class JobMutations:
                 services.viewer,
                 issue_id=require_pk(input.issue_id, "Issue", ["input", "issueId"]),
                 idempotency_key=input.idempotency_key,
-                request_id=context.request_id,
-                trace_context=trace_context(context),
-                limits=context.jobs.limits,
+                **job_origin(context),
             ),
         )
 
