@@ -14,7 +14,8 @@ from resolvers.paging import PagingPolicy
 from resolvers.services import ServiceOverrides
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built for each request from parts built once (a frozen init costs more).
+@dataclass(slots=True)
 class ContextWiring:
     session_factory: async_sessionmaker[AsyncSession]
     paging: PagingPolicy = field(default_factory=PagingPolicy)
