@@ -148,7 +148,7 @@ def _demo_token(settings: Settings, email: str) -> str:
 @cli.command("export-schema")
 def export_schema() -> None:
     """Print the served schema as SDL."""
-    from app.schema import schema
+    from app.graphql.schema import schema
 
     typer.echo(schema.as_str())
 
@@ -175,8 +175,8 @@ def documents_register(
     SHA-256 (printed here, one `HASH  NAME  FILE` line each). Clients send that hash in
     `extensions.persistedQuery.sha256Hash`, or the same document in full.
     """
-    from app.persisted import DocumentError, operations_in, register_documents
-    from app.schema import schema
+    from app.graphql.persisted import DocumentError, operations_in, register_documents
+    from app.graphql.schema import schema
     from schema.framework_compat import graphql_core_schema
 
     settings = resolved_settings()
@@ -202,7 +202,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="API processes.")] = 1,
 ) -> None:
     """Run the API server (uvicorn)."""
-    from app.http_protocol import HttpProtocol
+    from app.graphql.http_protocol import HttpProtocol
 
     settings = resolved_settings()
     require_database(settings)
@@ -268,7 +268,7 @@ def dev(
 ) -> None:
     """Run everything: embedded PostgreSQL and Redis (when no URLs are set), migrations,
     demo data, a job worker, and the API with GraphiQL."""
-    from app.http_protocol import HttpProtocol
+    from app.graphql.http_protocol import HttpProtocol
 
     settings = get_settings()
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exception so the
@@ -276,7 +276,7 @@ def dev(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     embedded = None
     if not settings.database_url or not settings.redis_url:
-        from app.embedded import EmbeddedServerError, start_embedded
+        from app.devtools.embedded import EmbeddedServerError, start_embedded
 
         data_dir = Path(settings.data_dir)
         typer.echo(f"Starting embedded PostgreSQL and Redis under {data_dir.resolve()} ...")
@@ -294,7 +294,7 @@ def dev(
         )
     try:
         if embedded is not None:
-            from app.embedded import record_urls
+            from app.devtools.embedded import record_urls
 
             record_urls(Path(settings.data_dir), embedded.urls)
         _export_urls(settings)
@@ -333,14 +333,14 @@ def dev(
                 worker_process.kill()
     finally:
         if embedded is not None:
-            from app.embedded import clear_recorded_urls
+            from app.devtools.embedded import clear_recorded_urls
 
             clear_recorded_urls(Path(settings.data_dir))
             embedded.stop()
 
 
 def _graphiql_hint(host: str) -> str:
-    from app.graphiql import is_loopback
+    from app.devtools.graphiql import is_loopback
 
     if is_loopback(host):
         return "GraphiQL opens with this token and the README's demo query: press Run (Ctrl-Enter)."
@@ -353,7 +353,7 @@ def _graphiql_hint(host: str) -> str:
 def _dev_app(settings: Settings, token: str) -> FastAPI:
     """The API of `dev`: its GraphiQL opens with the demo token and the README's demo query
     (the app drops them when ``settings.host`` is not loopback)."""
-    from app.graphiql import Prefill
+    from app.devtools.graphiql import Prefill
     from app.main import create_app
 
     return create_app(settings, graphiql_prefill=Prefill(token))

@@ -23,7 +23,7 @@ def resolved_settings() -> Settings:
     settings = get_settings()
     if settings.database_url and settings.redis_url:
         return settings
-    from app.embedded import read_recorded_urls
+    from app.devtools.embedded import read_recorded_urls
 
     recorded = read_recorded_urls(settings.data_dir)
     if recorded is None:

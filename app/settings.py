@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # Pool connections one request may hold at once (dataloader batches run concurrently).
     request_max_connections: int = 2
 
-    # Admission control (app/admission.py): GraphQL requests running at once per process, how
+    # Admission control (app/policy/admission.py): GraphQL requests running at once per process, how
     # many more may wait for a slot, and for how long; past that, 503 OVERLOADED. The waiting
     # line bounds the wait (64 waiters: ~1 s at W1's rate); the timeout is a backstop.
     max_requests_in_flight: int = 8
@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = 10
     cors_origins: list[str] = Field(default_factory=list)
     introspection: bool = True
-    # Persisted queries and trusted documents (app/persisted.py, docs/security.md).
+    # Persisted queries and trusted documents (app/graphql/persisted.py, docs/security.md).
     # Automatic persisted queries (Apollo's protocol): documents registered by clients, kept
     # in Redis for this long after their last registration.
     apq_enabled: bool = True

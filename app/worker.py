@@ -11,10 +11,10 @@ from arq.connections import RedisSettings
 from arq.worker import func
 from prometheus_client import start_http_server
 
-from app.logging import configure_logging
-from app.observability import JobMetrics
+from app.observability.logging import configure_logging
+from app.observability.stats import JobMetrics
+from app.observability.tracing import JobSpans, start_from_environment
 from app.settings import Settings, get_settings
-from app.tracing import JobSpans, start_from_environment
 from db.models import JobKind
 from jobs import functions
 from jobs.deps import WorkerConfig, build_deps
@@ -59,8 +59,8 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     interval = settings.job_sweep_interval_seconds
 
     async def startup(ctx: dict[str, Any]) -> None:
-        # In the worker process itself, after any fork (app/tracing.py); in a thread, as the
-        # SDK's resource detection and exporter set-up wait on threads of their own.
+        # In the worker process itself, after any fork (app/observability/tracing.py); in a
+        # thread, as the SDK's resource detection and exporter set-up wait on threads of their own.
         tracing = await asyncio.to_thread(start_from_environment, "issuegraph-worker")
         configure_logging(settings.log_level, settings.log_format, trace_ids=tracing is not None)
         triage = build_provider(

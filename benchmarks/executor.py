@@ -35,7 +35,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
 from app.compiled import CompiledEngine
-from app.schema import build_schema
+from app.graphql.schema import build_schema
 from app.settings import Settings as AppSettings
 from app.settings import to_async_database_url
 from benchmarks.benchdb import prepare

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.overload [--connections 16,64,256,512] [--duration 20]
         [--reuse-db] [--stem NAME]
 
-Issue 13's check of admission control (app/admission.py). Each connection is a client that
+Issue 13's check of admission control (app/policy/admission.py). Each connection is a client that
 sends W1 over HTTP/1.1 keep-alive, one request at a time; when it is refused with a 503 it
 waits as ``Retry-After`` says, plus up to half that again of jitter, and tries again. Per
 connection count: successes per second, the latency of every answer (p50, p99, max), answers by

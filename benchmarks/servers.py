@@ -112,7 +112,7 @@ class Unavailable(BenchError):
 
 
 # The rate limiter stays on (a Redis script call per request, as in production) with a budget
-# no run can spend. A request costs 1 + nodes // 100 points (app/rate_limit.py); a request
+# no run can spend. A request costs 1 + nodes // 100 points (app/policy/rate_limit.py); a request
 # estimated above ISSUEGRAPH_MAX_QUERY_COST (default 50,000 nodes, a batch's operations
 # together) is refused and charged 1, so one request costs at most 501 points (measured: W1
 # ~54, W1-small 6, W2 2; the report shows them). The window is one clock hour per token: 501

@@ -53,8 +53,8 @@ SINK_PORT = 18109  # not make bench's, so the two never collide
 async def _child(variant: str, requests: int, warmup: int, token: str) -> dict[str, Any]:
     import httpx
 
-    from app import tracing
     from app.main import create_app
+    from app.observability import tracing
     from app.settings import Settings
 
     if variant == "strawberry":

@@ -291,7 +291,8 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(128))
     # The trace of the request that started the job, as W3C headers ({"traceparent": ...}),
-    # while tracing is on: every run continues it, the sweeper's re-enqueues too (app/tracing.py).
+    # while tracing is on: every run continues it, the sweeper's re-enqueues too
+    # (app/observability/tracing.py).
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from graphql import GraphQLError
 
 from schema.context import RequestContext
 from schema.selection import Selected, SelectionInfo, selection, under
-from schema.types import Issue, Project
+from schema.types import Comment, Issue, Label, Project
 from services.errors import DomainError
+from services.issue_reads import IssueFound
 from services.pagination import PageArgs
 
 
@@ -114,3 +116,38 @@ async def prefetch_issues(
     await asyncio.gather(
         *([labels()] if plan.labels else []), *(comments(c) for c in plan.comments)
     )
+
+
+@dataclass(frozen=True)
+class NestedRelations:
+    """What the statement that reads one issue can bring along in its row."""
+
+    labels: bool
+    comments: PageArgs | None
+
+
+def nested_relations(context: RequestContext, info: SelectionInfo) -> NestedRelations:
+    """The relations the field being resolved selects on its one issue: its labels, and its
+    comment page when exactly one is selected with arguments that check out (anything else
+    is left to the loaders, which report bad arguments on the field itself)."""
+    plan = issue_plan(info, connection=False)
+    comments = None
+    if len(plan.comments) == 1:
+        try:
+            comments = _page_args(context, plan.comments[0].field, info.variable_values)
+        except (GraphQLError, DomainError, ValueError, TypeError):
+            comments = None
+    return NestedRelations(plan.labels, comments)
+
+
+def prime_nested(
+    context: RequestContext, issue: Issue, found: IssueFound, wanted: NestedRelations
+) -> None:
+    """Hand what came in the issue's row to its loaders, so that the prefetch that follows
+    finds it there (no statement of its own)."""
+    loaders = context.loaders
+    if found.labels is not None:
+        loaders.issue_labels.prime(issue.pk, [Label.from_row(row) for row in found.labels])
+    if found.comments is not None and wanted.comments is not None:
+        page = found.comments.map(partial(Comment.from_row, loaders=loaders))
+        loaders.issue_comments.prime((issue.pk, wanted.comments), page)

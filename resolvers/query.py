@@ -8,6 +8,7 @@ from functools import partial
 
 import strawberry
 
+from resolvers import prefetch
 from resolvers.context import Context, ResolverInfo
 from schema.connections import Connection, constant
 from schema.entities import ENTITIES
@@ -106,13 +107,20 @@ class Query:
     async def issue(self, info: ContextInfo, workspace_slug: str, identifier: str) -> Issue | None:
         context = info.context
         reads = context.services.issue_reads
-        row = await reads.get_by_identifier(workspace_slug, identifier)
-        if row is None:
+        # The labels and the comment page it selects come in the issue's own row (one
+        # statement); the prefetch below then finds them in the loaders.
+        wanted = prefetch.nested_relations(context, info)
+        found = await reads.get_by_identifier(
+            workspace_slug, identifier, labels=wanted.labels, comments=wanted.comments
+        )
+        if found is None:
             return None
+        row = found.row
         issue = Issue.from_row(row, context.loaders)
         project = Project.from_row(row, prefix=PROJECT_PREFIX)  # joined to the issue's row
         context.loaders.issue.prime(issue.pk, issue)
         context.loaders.project.prime(project.pk, project)
+        prefetch.prime_nested(context, issue, found, wanted)
         await context.prefetch_issues(info, [issue], connection=False)
         return issue
 

@@ -20,6 +20,7 @@ from graphql import (
     FragmentSpreadNode,
     InlineFragmentNode,
     SelectionSetNode,
+    Undefined,
     ValueNode,
     value_from_ast_untyped,
 )
@@ -71,8 +72,11 @@ class Selected:
         return under(self.children, *names)
 
     def argument(self, name: str, variables: dict[str, Any]) -> Any:
+        """The argument's value; None when it is absent, as the field's resolver gets it (a
+        variable the request left out is graphql-core's ``Undefined`` here)."""
         node = self.arguments.get(name)
-        return None if node is None else value_from_ast_untyped(node, variables)
+        value = None if node is None else value_from_ast_untyped(node, variables)
+        return None if value is Undefined else value
 
 
 @dataclass(eq=False)

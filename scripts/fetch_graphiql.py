@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/fetch_graphiql.py [--require] [--force]
 
-The pins (package, version, file, SRI hash) are ``app.graphiql.ASSETS``. Each package is
+The pins (package, version, file, SRI hash) are ``app.devtools.graphiql.ASSETS``. Each package is
 packed into a temporary folder (no node_modules, no install scripts); only the listed files
 are taken out of the tarball, checked against their hash and written atomically. A no-op when
 every file is already there with the right hash. Without npm it says so and exits 0 (the page
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.graphiql import ASSETS, VENDOR_DIR, Asset
+from app.devtools.graphiql import ASSETS, VENDOR_DIR, Asset
 
 NPM_TIMEOUT_SECONDS = 300
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -21,10 +21,14 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
-from db.models import Issue, IssueLabel, IssuePriority, IssueStatus, Project, Workspace
+from db.models import Issue, IssueLabel, IssuePriority, IssueStatus, Label, Project, Workspace
 from db.statements import Prepared, Row, Statements
+from services.comments import COMMENT_ORDER, COMMENTS
+from services.errors import DomainError
+from services.labels import LABELS
+from services.nested_pages import nested_page, nested_page_of, nested_rows, page_values
 from services.pagination import (
     Listing,
     Page,
@@ -51,6 +55,7 @@ _issues = Issue.__table__
 _projects = Project.__table__
 _workspaces = Workspace.__table__
 _issue_labels = IssueLabel.__table__
+_labels = Label.__table__
 
 ISSUES = Listing(
     "issues",
@@ -160,24 +165,6 @@ class IssueQuery:
 PROJECT_PREFIX = "project."
 
 
-def _project_column(column: Any) -> Any:
-    return column.label(PROJECT_PREFIX + column.name)
-
-
-# The issue and its project in one row: the project's columns carry ``PROJECT_PREFIX``.
-ISSUE_BY_IDENTIFIER = Prepared(
-    ISSUES.select(*(_project_column(c) for c in PROJECTS.columns))
-    .join_from(_issues, _projects, _projects.c.id == _issues.c.project_id)
-    .join(_workspaces, _workspaces.c.id == _projects.c.workspace_id)
-    .where(
-        _workspaces.c.slug == bindparam("slug", type_=String),
-        _projects.c.key == bindparam("key", type_=String),
-        _issues.c.number == bindparam("number", type_=Integer),
-        _issues.c.workspace_id == any_(ids_param("workspaces")),
-    )
-)
-
-
 class SearchFilters:
     """Issues of one workspace (by slug, among the viewer's) matching a full-text query."""
 
@@ -215,6 +202,111 @@ SEARCH_COUNT = Prepared(
 )
 
 
+_LABEL_NAMES = [c.name for c in LABELS.columns]
+
+
+@dataclass(frozen=True)
+class IssueFound:
+    """The issue's row (its project's columns prefixed ``PROJECT_PREFIX``) and the relations
+    asked for (None: not asked)."""
+
+    row: Row
+    labels: list[Row] | None
+    comments: Page[Row] | None
+
+
+def _issue_select() -> Any:
+    return (
+        ISSUES.select(*(c.label(PROJECT_PREFIX + c.name) for c in PROJECTS.columns))
+        .join_from(_issues, _projects, _projects.c.id == _issues.c.project_id)
+        .join(_workspaces, _workspaces.c.id == _projects.c.workspace_id)
+        .where(
+            _workspaces.c.slug == bindparam("slug", type_=String),
+            _projects.c.key == bindparam("key", type_=String),
+            _issues.c.number == bindparam("number", type_=Integer),
+            _issues.c.workspace_id == any_(ids_param("workspaces")),
+        )
+    )
+
+
+def _labels_column() -> Any:
+    """The issue's labels by name, as LABELS_OF_ISSUES reads them for a batch of issues."""
+    return (
+        select(
+            func.array_agg(
+                aggregate_order_by(func.row(*LABELS.columns), _labels.c.name, _labels.c.id)
+            )
+        )
+        .select_from(_issue_labels.join(_labels, _labels.c.id == _issue_labels.c.label_id))
+        .where(_issue_labels.c.issue_id == _issues.c.id)
+        .scalar_subquery()
+    )
+
+
+@lru_cache(maxsize=64)
+def _statement(labels: bool, comments: PageArgs | None) -> tuple[Prepared, list[str]]:
+    """The statement for one combination of relations (a page's shape, not its values, keys
+    it: ``comments`` comes in with its values erased)."""
+    extra = []
+    if labels:
+        extra.append(_labels_column().label("_labels"))
+    names: list[str] = []
+    if comments is not None:
+        column, names = nested_page(COMMENTS, COMMENT_ORDER, comments, _issues.c.id, _issues)
+        extra.append(column.label("_comments"))
+    return Prepared(_issue_select().add_columns(*extra)), names
+
+
+def _shape_of(args: PageArgs) -> PageArgs:
+    """``args`` with only what decides the statement's shape (which cursors, which way)."""
+    return PageArgs(
+        first=None if args.backward else 1,
+        after="" if args.after is not None else None,
+        last=1 if args.backward else None,
+        before="" if args.before is not None else None,
+    )
+
+
+async def issue_by_identifier(
+    db: Statements,
+    viewer: Viewer,
+    project_key: str,
+    number: int,
+    workspace_slug: str,
+    *,
+    labels: bool = False,
+    comments: PageArgs | None = None,
+) -> IssueFound | None:
+    """The viewer's issue ``<project_key>-<number>`` of the workspace, or None; with
+    ``labels`` its labels, with ``comments`` that page of its comments, in the same row."""
+    window: dict[str, Any] = {}
+    if comments is not None:
+        try:
+            window = page_values(comments, COMMENT_ORDER)
+        except DomainError:
+            comments = None  # a bad cursor: the comments field reports it when it resolves
+    statement, names = _statement(labels, None if comments is None else _shape_of(comments))
+    values: dict[str, Any] = {
+        "slug": workspace_slug,
+        "key": project_key,
+        "number": number,
+        "workspaces": viewer.workspace_ids,
+        "viewer": viewer.user_id,
+        **window,
+    }
+    rows = await db.fetch(statement, values)
+    if not rows:
+        return None
+    row = rows[0]
+    return IssueFound(
+        row,
+        nested_rows(row["_labels"], _LABEL_NAMES) if labels else None,
+        None
+        if comments is None
+        else nested_page_of(row["_comments"], names, comments, COMMENT_ORDER),
+    )
+
+
 class IssueReads:
     def __init__(self, db: Statements, viewer: Viewer) -> None:
         self.db = db
@@ -223,22 +315,28 @@ class IssueReads:
     async def get_many(self, ids: Sequence[int]) -> list[Row | None]:
         return await visible_by_ids(self.db, self.viewer, ISSUES, ids)
 
-    async def get_by_identifier(self, workspace_slug: str, identifier: str) -> Row | None:
-        """The issue with its project's columns (prefixed ``PROJECT_PREFIX``), or None."""
+    async def get_by_identifier(
+        self,
+        workspace_slug: str,
+        identifier: str,
+        *,
+        labels: bool = False,
+        comments: PageArgs | None = None,
+    ) -> IssueFound | None:
+        """The issue with its project's columns (prefixed ``PROJECT_PREFIX``), or None; with
+        ``labels`` / ``comments`` those relations too, in the same statement."""
         match = IDENTIFIER_RE.fullmatch(identifier.strip())
         if match is None or not self.viewer.workspace_ids:
             return None
-        rows = await self.db.fetch(
-            ISSUE_BY_IDENTIFIER,
-            {
-                "slug": workspace_slug,
-                "key": match.group(1).upper(),
-                "number": int(match.group(2)),
-                "workspaces": self.viewer.workspace_ids,
-                "viewer": self.viewer.user_id,
-            },
+        return await issue_by_identifier(
+            self.db,
+            self.viewer,
+            match.group(1).upper(),
+            int(match.group(2)),
+            workspace_slug,
+            labels=labels,
+            comments=comments,
         )
-        return rows[0] if rows else None
 
     async def pages(
         self, project_ids: Sequence[int], args: PageArgs, query: IssueQuery

@@ -489,3 +489,11 @@ class _ShapeKey:
             and type(self.filters) is type(other.filters)
             and self.filters.shape == other.filters.shape
         )
+
+
+# The same shapes, statements, values and pages, for a page nested in its parent's row
+# (services/nested_pages.py).
+page_shape = _shape
+page_select = _page_select
+page_values = _window
+page_rows = _to_page

@@ -46,7 +46,7 @@ def servers() -> Iterator[TestServers]:
     if database_url and redis_url:
         yield TestServers(database_url, redis_url)
         return
-    from app.embedded import start_embedded
+    from app.devtools.embedded import start_embedded
 
     with (
         tempfile.TemporaryDirectory(prefix="issuegraph-test-") as data_dir,

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from app.http_protocol import HttpProtocol
+from app.graphql.http_protocol import HttpProtocol
 from app.main import create_app
 from app.settings import Settings
 

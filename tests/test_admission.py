@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.admission import Admission
 from app.main import create_app
+from app.policy.admission import Admission
 from app.settings import Settings
 from db.models import Project
 from tests.jobs_helpers import make_space, pk

@@ -35,7 +35,7 @@ from strawberry.types import Info
 from app import metrics
 from app.compiled import CompiledEngine, differential
 from app.compiled.engine import MAX_VARIANTS
-from app.schema import IssuegraphSchema, build_schema
+from app.graphql.schema import IssuegraphSchema, build_schema
 from app.settings import Settings
 from benchmarks.workloads import W1, W2, W3, Workload, body
 from tests.conftest import GraphQLClient

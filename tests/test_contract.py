@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from graphql import build_schema
 
-from app.schema import schema
+from app.graphql.schema import schema
 from tests.contract import missing_from
 
 CONTRACT = Path(__file__).resolve().parents[1] / "schema" / "contract.graphql"

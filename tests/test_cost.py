@@ -15,10 +15,10 @@ import httpx
 import pytest
 from graphql import parse
 
-from app.cost import CostRules, estimate_nodes
-from app.document_facts import operation_of
+from app.graphql.document_facts import operation_of
+from app.graphql.schema import schema as served_schema
 from app.main import create_app
-from app.schema import schema as served_schema
+from app.policy.cost import CostRules, estimate_nodes
 from app.settings import Settings
 
 RULES = CostRules()  # the defaults, which are the settings' defaults

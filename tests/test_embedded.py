@@ -14,7 +14,7 @@ from arq.connections import RedisSettings, create_pool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.embedded import (
+from app.devtools.embedded import (
     EmbeddedServerError,
     ServerUrls,
     _SocketDirs,

@@ -55,9 +55,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from app.compiled import differential
-from app.main import AppState, create_app
-from app.schema import schema as served_schema
+from app.graphql.schema import schema as served_schema
+from app.main import create_app
 from app.settings import Settings
+from app.state import AppState
 
 SCHEMA = served_schema._schema
 # CI runs 300; ISSUEGRAPH_FUZZ_EXAMPLES=3000 for a longer local run (docs/security.md).

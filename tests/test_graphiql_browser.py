@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
-from app.graphiql import (
+from app.devtools.graphiql import (
     ASSETS,
     CDN_URL,
     DEMO_QUERY,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.persisted import Operation, register_documents
+from app.graphql.persisted import Operation, register_documents
 from app.settings import Settings, to_async_database_url
 from db.engine import create_engine, create_session_factory
 from db.migrate import BASE, HEAD, migrate_to, migration_scripts

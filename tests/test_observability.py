@@ -24,8 +24,9 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import extensions, middleware
+from app.graphql.extensions import error_policy as extensions
 from app.main import create_app
+from app.observability import request_id as middleware
 from app.settings import Settings, to_async_database_url
 from db import statements
 from db.engine import create_engine

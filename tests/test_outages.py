@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect
 
-from app import errors, rate_limit
-from app.persisted import sha256_hex
+from app.graphql.persisted import sha256_hex
+from app.policy import errors, rate_limit
 from app.settings import Settings
 from db.models import Issue, Project
 from tests.fakes import live_server

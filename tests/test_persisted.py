@@ -22,8 +22,8 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
 from app import metrics
-from app.persisted import operations_in, register_documents
-from app.schema import schema
+from app.graphql.persisted import operations_in, register_documents
+from app.graphql.schema import schema
 from app.settings import Settings
 from tests.fakes import app_client, live_server
 from tests.test_cli import run_cli
@@ -399,7 +399,7 @@ async def test_trusted_documents_only(
 def test_documents_register_refuses_a_bad_folder(
     tmp_path: Path, files: dict[str, str], error: str
 ) -> None:
-    from app.persisted import DocumentError
+    from app.graphql.persisted import DocumentError
 
     for name, text in files.items():
         (tmp_path / name).write_text(text)

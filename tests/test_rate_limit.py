@@ -22,9 +22,10 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.main import AppState, create_app
-from app.rate_limit import WINDOW_SECONDS, RateLimiter
+from app.main import create_app
+from app.policy.rate_limit import WINDOW_SECONDS, RateLimiter
 from app.settings import Settings
+from app.state import AppState
 from services import auth
 
 RATE_LIMIT = "rateLimit { limit remaining resetAt cost }"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.schema import schema
+from app.graphql.schema import schema
 from db.statements import EngineStatements, Row, Statements
 from resolvers.context import Context, ContextWiring
 from services import types as domain

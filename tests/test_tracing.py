@@ -1,9 +1,9 @@
 """Traces (issue 15 §5): one trace from the HTTP request down to SQL and on into the worker.
 
-Tracing is set up through ``app.tracing``, as the app does, with the SDK's in-memory exporter
-instead of ``OTEL_TRACES_EXPORTER``. Instrumentations patch libraries process-wide, so each
-test that starts tracing shuts it down again: the rest of the suite runs untraced (and the last
-test checks that an app built with tracing off has nothing of it).
+Tracing is set up through ``app.observability.tracing``, as the app does, with the SDK's
+in-memory exporter instead of ``OTEL_TRACES_EXPORTER``. Instrumentations patch libraries
+process-wide, so each test that starts tracing shuts it down again: the rest of the suite runs
+untraced (and the last test checks that an app built with tracing off has nothing of it).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import tracing
-from app.graphql_post import GraphQLPost
-from app.logging import configure_logging
+from app.graphql.graphql_post import GraphQLPost
 from app.main import create_app
+from app.observability import tracing
+from app.observability.logging import configure_logging
 from app.settings import Settings
 from db.models import Job
 from schema.ids import pk_of

@@ -229,7 +229,7 @@ async def test_graphiql_is_served_when_enabled(client: httpx.AsyncClient) -> Non
 async def test_graphiql_of_a_server_that_is_not_dev_carries_no_token(
     client: httpx.AsyncClient, make_person: Any
 ) -> None:
-    """Only `issuegraph dev` hands the app a token for its page (app.graphiql.Prefill): the
+    """Only `issuegraph dev` hands the app a token for its page (app.devtools.graphiql.Prefill): the
     page of any other server opens with an empty ``Bearer`` header, whoever asks."""
     person = await make_person("Page Reader")
     for headers in ({}, person.headers):

@@ -13,7 +13,7 @@ log line under that id; and the same connection must then answer a valid request
 
 Bytes uvicorn's parser cannot read as HTTP (a control byte in a header, a request line too
 long, garbage) never reach the app: they get the same kind of JSON 400 from the server's
-protocol (app/http_protocol.py), and then a clean close, the one case where the connection
+protocol (app/graphql/http_protocol.py), and then a clean close, the one case where the connection
 ends (the parser cannot find where the next request would start).
 """
 
@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from app import http_protocol
+from app.graphql import http_protocol
 from app.settings import Settings
 from tests.fakes import live_server
 from tests.jobs_support import eventually

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-26
 
 GraphQL documents registered by `issuegraph documents register PATH`, looked up by their
-SHA-256 (persisted queries and trusted-documents mode, app/persisted.py).
+SHA-256 (persisted queries and trusted-documents mode, app/graphql/persisted.py).
 """
 
 from collections.abc import Sequence

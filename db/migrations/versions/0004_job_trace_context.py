@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-12-03
 
 The trace of the request that started a job (W3C trace headers), while tracing is on, so every
-run of the job continues it (app/tracing.py). Nullable, and unread by older code.
+run of the job continues it (app/observability/tracing.py). Nullable, and unread by older code.
 """
 
 from collections.abc import Sequence

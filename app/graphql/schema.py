@@ -12,12 +12,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.compiled import CompiledEngine
-from app.cost import CostRules
-from app.extensions import DocumentCaches, ErrorPolicy, QueryBudget, RequestPolicy
-from app.limits import limit_rule
-from app.rate_limit import RateLimiter
+from app.graphql.extensions.document_caches import DocumentCaches
+from app.graphql.extensions.error_policy import ErrorPolicy
+from app.graphql.extensions.query_budget import QueryBudget
+from app.graphql.extensions.request_policy import RequestPolicy
+from app.observability.tracing import Tracing
+from app.policy.cost import CostRules
+from app.policy.limits import limit_rule
+from app.policy.rate_limit import RateLimiter
 from app.settings import Settings
-from app.tracing import Tracing
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
@@ -54,7 +57,7 @@ def build_schema(
     validation LRU caches themselves live at module level and are shared).
     """
     settings = settings or Settings()
-    # Our linear-time depth and alias rule (app.limits), built once here: the validation
+    # Our linear-time depth and alias rule (app.policy.limits), built once here: the validation
     # cache is keyed by the rule classes, so a fresh class per request would defeat it.
     limit_rules: list[type[ASTValidationRule]] = [
         limit_rule(settings.max_query_depth, settings.max_aliases)

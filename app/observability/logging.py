@@ -21,8 +21,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, trace_ids: bool
 
     Loggers cache their processor list on first use; reconfiguring with an equal setup
     would leave them on a stale list, so an unchanged call is a no-op. With ``trace_ids``
-    (tracing on, ``app.tracing``) each line carries the current span's ``trace_id`` and
-    ``span_id``; without, the chain has no such step at all.
+    (tracing on, ``app.observability.tracing``) each line carries the current span's
+    ``trace_id`` and ``span_id``; without, the chain has no such step at all.
     """
     global _configured
     if _configured == (level, fmt, trace_ids):
@@ -47,7 +47,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, trace_ids: bool
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     if trace_ids:
-        from app.tracing import add_trace_ids
+        from app.observability.tracing import add_trace_ids
 
         shared.append(add_trace_ids)
     if not use_console:

@@ -44,12 +44,10 @@ from graphql import (
 from graphql.language import FieldNode, InlineFragmentNode
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
-from db.models import TrustedDocument
+from db.trusted_documents import add_trusted_document, find_trusted_document
 
 log = structlog.get_logger("issuegraph.persisted")
 
@@ -222,10 +220,7 @@ class DocumentStore:
         cached = self._trusted.get(sha)
         if cached is not None:
             return cached
-        async with self.session_factory() as session:
-            document = await session.scalar(
-                select(TrustedDocument.document).where(TrustedDocument.sha256 == sha)
-            )
+        document = await find_trusted_document(self.session_factory, sha)
         if document is not None:
             if len(self._trusted) >= _TRUSTED_CACHE_SIZE:
                 self._trusted.clear()
@@ -310,16 +305,12 @@ async def register_documents(session: AsyncSession, operations: list[Operation])
     """Store ``operations`` as trusted documents; the number that were new."""
     new = 0
     for operation in operations:
-        result = await session.execute(
-            insert(TrustedDocument)
-            .values(
-                sha256=operation.sha256,
-                document=operation.document,
-                operation_name=operation.name,
-                source=operation.source,
-            )
-            .on_conflict_do_nothing(index_elements=["sha256"])
-            .returning(TrustedDocument.sha256)
-        )
-        new += len(result.all())
+        if await add_trusted_document(
+            session,
+            sha256=operation.sha256,
+            document=operation.document,
+            operation_name=operation.name,
+            source=operation.source,
+        ):
+            new += 1
     return new

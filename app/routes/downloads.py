@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from app.auth import bearer_token, viewer_for
+from app.policy.auth import authenticate_connection
 from db.statements import EngineStatements
 from schema.ids import pk_of
 from services.errors import NotFound
@@ -27,7 +27,7 @@ DOWNLOAD_PATH = "/jobs/{job_id}/download"
 async def download_export(job_id: str, request: Request) -> StreamingResponse:
     state = request.app.state.issuegraph
     db = EngineStatements(state.engine, state.settings.request_max_connections)
-    viewer = await viewer_for(bearer_token(request), db, state.session_factory)
+    viewer = await authenticate_connection(request, db, state.session_factory)
     if viewer is None:
         raise HTTPException(
             401, "Send `Authorization: Bearer <token>`.", {"WWW-Authenticate": "Bearer"}

@@ -17,7 +17,7 @@ import uuid
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.errors import error_body
+from app.policy.errors import error_body
 
 log = structlog.get_logger("issuegraph.access")
 # After a refusal, how long the rest of the client's request is read and dropped before the

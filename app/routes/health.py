@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, text
 
 from app import metrics
-from app.observability import refresh_pool_gauge
+from app.observability.stats import refresh_pool_gauge
 from db.migrate import SchemaState, describe, schema_status
 from db.models import Job, JobStatus
 

@@ -22,11 +22,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http import GraphQLRequestData, process_result
 
-from app.errors import send_error
-from app.http_media import GRAPHQL_RESPONSE_JSON, JSON, is_request_error, negotiate
+from app.graphql.http_media import GRAPHQL_RESPONSE_JSON, JSON, is_request_error, negotiate
+from app.policy.errors import send_error
 
 if TYPE_CHECKING:
-    from app.main import IssuegraphRouter
+    from app.graphql.router import IssuegraphRouter
     from resolvers.context import Context
 
 ContextGetter = Callable[[Request], Awaitable["Context"]]

@@ -17,7 +17,7 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
-from app.errors import send_error
+from app.policy.errors import send_error
 
 
 class Admission:

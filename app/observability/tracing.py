@@ -38,7 +38,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Tracer
 from strawberry.extensions import SchemaExtension
 
-from app.document_facts import facts
+from app.graphql.document_facts import facts
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context as OtelContext
@@ -300,7 +300,7 @@ def add_trace_ids(
     _: Any, __: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: the current span's ``trace_id`` and ``span_id`` on a log line
-    (in the chain only while tracing is on, ``app.logging``)."""
+    (in the chain only while tracing is on, ``app.observability.logging``)."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
         event_dict["trace_id"] = format(context.trace_id, "032x")

@@ -41,7 +41,7 @@ from starlette.types import Scope
 log = structlog.get_logger("issuegraph.graphiql")
 
 #: Where the fetch step unpacks the pinned files, and where the app serves them from.
-VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
+VENDOR_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor"
 VENDOR_URL = "/static/vendor"
 #: The fallback: unpkg serves each file of a published package byte for byte, so the same
 #: SRI hashes hold.

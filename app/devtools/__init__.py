@@ -1,0 +1,1 @@
+"""Developer tooling: GraphiQL's page and the embedded servers of `issuegraph dev`."""

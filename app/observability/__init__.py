@@ -1,0 +1,1 @@
+"""Logs, traces and the per-request measures behind the metrics."""

@@ -1,0 +1,1 @@
+"""The routes that are not GraphQL: health, metrics and export downloads."""
