@@ -27,6 +27,7 @@ from app.policy.admission import Admission, AdmissionControl
 from app.policy.body_size import BodySizeLimit
 from app.policy.errors import install as install_error_handlers
 from app.policy.rate_limit import RateLimiter
+from app.routes.downloads import DOWNLOAD_PATH
 from app.routes.downloads import router as downloads_router
 from app.routes.health import router as health_router
 from app.settings import Settings, get_settings
@@ -55,6 +56,7 @@ def job_wiring(settings: Settings, redis: ArqRedis, tracing: Tracing | None = No
             create_unknown_labels=settings.import_create_unknown_labels,
         ),
         export_ttl=timedelta(hours=settings.export_ttl_hours),
+        download_path=DOWNLOAD_PATH,
         trace_carrier=tracing.carrier if tracing is not None else None,
     )
 

@@ -43,7 +43,7 @@ from benchmarks.workloads import W1, body
 from db.engine import create_engine, create_session_factory
 from db.statements import EngineStatements
 from execution import CompiledEngine
-from resolvers.context import Context
+from resolvers.context import Context, ContextWiring
 from services.auth import authenticate
 from services.projects import ProjectReads
 
@@ -101,18 +101,8 @@ async def measure(runs: int) -> dict[str, Any]:
     request = body("issuegraph", W1)
     assert request is not None
     query, variables = request["query"], request["variables"]
-    context = Context(
-        session_factory=factory,
-        db=db,
-        viewer=viewer,
-        request_id="bench",
-        jobs=None,  # W1 starts no job
-        default_page_size=20,
-        max_page_size=100,
-        max_input_list=100,
-        observe_batch=None,
-        max_search_length=200,
-    )
+    # W1 starts no job; the default page sizes and limits, no loader hooks.
+    context = Context(ContextWiring(factory), db=db, viewer=viewer, request_id="bench")
     schemas = {
         mode: build_schema(AppSettings(execution_engine=mode))
         for mode in ("compiled", "graphql-core")

@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
-from db.statements import Row, Statements
+from db.statements import Row
+from resolvers.services import Services
+from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey
+from schema.entities import COMMENT, ISSUE, JOB, LABEL, PROJECT, USER, WORKSPACE, Entity
 from schema.types import (
     Comment,
     Issue,
@@ -28,28 +32,17 @@ from schema.types import (
     User,
     Workspace,
 )
-from services.comments import CommentReads
 from services.errors import DomainError
-from services.insights import InsightReads
-from services.issues import IssueQuery, IssueReads
-from services.jobs import JobReads
-from services.labels import LabelReads
-from services.pagination import Page, PageArgs
-from services.projects import ProjectReads
-from services.types import JobKind, JobStatus
-from services.users import UserReads
-from services.viewer import Viewer
-from services.workspaces import WorkspaceReads
-
-if TYPE_CHECKING:
-    from resolvers.context import Context
+from services.issues import IssueQuery
+from services.pagination import Page
 
 V = TypeVar("V")
+N = TypeVar("N")
 
-PageKey = tuple[int, PageArgs]
-IssuePageKey = tuple[int, PageArgs, IssueQuery]
-JobPageKey = tuple[int, PageArgs, JobStatus | None, JobKind | None]
-GroupFetch = Callable[[Statements, Viewer, list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+GroupFetch = Callable[[list[int], tuple[Any, ...]], Awaitable[dict[int, V]]]
+# A read service's pages or counts per parent, called with the parents and the key's other parts.
+PagesFetch = Callable[..., Awaitable[dict[int, Page[Row]]]]
+CountsFetch = Callable[..., Awaitable[dict[int, int]]]
 BatchFn = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
 
@@ -70,35 +63,54 @@ class SharedFutureLoader(DataLoader[Any, Any]):
         return asyncio.shield(asyncio.gather(*(DataLoader.load(self, key) for key in keys)))
 
 
+@dataclass(frozen=True, slots=True)
+class LoaderHooks:
+    """What the app attaches to every batch; built once per process."""
+
+    # Reports each batch's size (app.observability), or None.
+    observe_batch: Callable[[str, int], None] | None = None
+    # Wraps each batch function in a span; None while tracing is off.
+    trace_batch: Callable[[str, BatchFn], BatchFn] | None = None
+
+
+class LoaderSource(Protocol):
+    """What the loaders need of the request (``resolvers.context.Context``)."""
+
+    @property
+    def services(self) -> Services: ...
+    @property
+    def loader_hooks(self) -> LoaderHooks: ...
+
+
 class Loaders:
     """The request's dataloaders, each built on first use (a one-issue read needs five)."""
 
-    def __init__(self, context: Context) -> None:
-        self._context = context
+    def __init__(self, source: LoaderSource) -> None:
+        self._source = source
 
     @cached_property
     def user(self) -> DataLoader[int, User | None]:
-        return self._loader("user", self._users)
+        return self.by_id(USER)
 
     @cached_property
     def workspace(self) -> DataLoader[int, Workspace | None]:
-        return self._loader("workspace", self._workspaces)
+        return self.by_id(WORKSPACE)
 
     @cached_property
     def project(self) -> DataLoader[int, Project | None]:
-        return self._loader("project", self._projects)
+        return self.by_id(PROJECT)
 
     @cached_property
     def issue(self) -> DataLoader[int, Issue | None]:
-        return self._loader("issue", self._issues)
+        return self.by_id(ISSUE)
 
     @cached_property
     def label(self) -> DataLoader[int, Label | None]:
-        return self._loader("label", self._labels)
+        return self.by_id(LABEL)
 
     @cached_property
     def comment(self) -> DataLoader[int, Comment | None]:
-        return self._loader("comment", self._comments)
+        return self.by_id(COMMENT)
 
     @cached_property
     def issue_labels(self) -> DataLoader[int, list[Label]]:
@@ -106,51 +118,56 @@ class Loaders:
 
     @cached_property
     def workspace_members(self) -> DataLoader[PageKey, Page[Membership]]:
-        return self._loader(
-            "workspace_members", self._grouped(self._member_pages, Page[Membership].empty())
+        return self._paged(
+            "workspace_members", lambda s: s.workspace_reads.member_pages, Membership.from_row
         )
 
     @cached_property
     def workspace_member_count(self) -> DataLoader[int, int]:
-        return self._loader("workspace_member_count", self._counts(self._member_counts))
+        return self._counted("workspace_member_count", lambda s: s.workspace_reads.member_counts)
 
     @cached_property
     def workspace_projects(self) -> DataLoader[PageKey, Page[Project]]:
-        return self._loader(
-            "workspace_projects", self._grouped(self._project_pages, Page[Project].empty())
+        return self._paged(
+            "workspace_projects",
+            lambda s: s.project_reads.pages,
+            Project.from_row,
+            primes=lambda: self.project,
         )
 
     @cached_property
     def workspace_project_count(self) -> DataLoader[int, int]:
-        return self._loader("workspace_project_count", self._counts(self._project_counts))
+        return self._counted("workspace_project_count", lambda s: s.project_reads.counts)
 
     @cached_property
     def workspace_labels(self) -> DataLoader[PageKey, Page[Label]]:
-        return self._loader(
-            "workspace_labels", self._grouped(self._label_pages, Page[Label].empty())
-        )
+        return self._paged("workspace_labels", lambda s: s.label_reads.pages, Label.from_row)
 
     @cached_property
     def workspace_label_count(self) -> DataLoader[int, int]:
-        return self._loader("workspace_label_count", self._counts(self._label_counts))
+        return self._counted("workspace_label_count", lambda s: s.label_reads.counts)
 
     @cached_property
     def project_issues(self) -> DataLoader[IssuePageKey, Page[Issue]]:
-        return self._loader("project_issues", self._grouped(self._issue_pages, Page[Issue].empty()))
+        return self._paged(
+            "project_issues", lambda s: s.issue_reads.pages, partial(Issue.from_row, loaders=self)
+        )
 
     @cached_property
     def project_issue_count(self) -> DataLoader[tuple[int, IssueQuery], int]:
-        return self._loader("project_issue_count", self._grouped(self._issue_counts, 0))
+        return self._counted("project_issue_count", lambda s: s.issue_reads.counts, keyed=True)
 
     @cached_property
     def issue_comments(self) -> DataLoader[PageKey, Page[Comment]]:
-        return self._loader(
-            "issue_comments", self._grouped(self._comment_pages, Page[Comment].empty())
+        return self._paged(
+            "issue_comments",
+            lambda s: s.comment_reads.pages,
+            partial(Comment.from_row, loaders=self),
         )
 
     @cached_property
     def issue_comment_count(self) -> DataLoader[int, int]:
-        return self._loader("issue_comment_count", self._counts(self._comment_counts))
+        return self._counted("issue_comment_count", lambda s: s.comment_reads.counts)
 
     @cached_property
     def issue_insight(self) -> DataLoader[int, IssueInsight | None]:
@@ -158,15 +175,30 @@ class Loaders:
 
     @cached_property
     def job(self) -> DataLoader[int, Job | None]:
-        return self._loader("job", self._jobs)
+        return self.by_id(JOB)
 
     @cached_property
     def workspace_jobs(self) -> DataLoader[JobPageKey, Page[Job]]:
-        return self._loader("workspace_jobs", self._grouped(self._job_pages, Page[Job].empty()))
+        return self._paged(
+            "workspace_jobs", lambda s: s.job_reads.pages, Job.from_row, primes=lambda: self.job
+        )
 
     @cached_property
-    def workspace_job_count(self) -> DataLoader[tuple[int, JobStatus | None, JobKind | None], int]:
-        return self._loader("workspace_job_count", self._grouped(self._job_counts, 0))
+    def workspace_job_count(self) -> DataLoader[JobCountKey, int]:
+        return self._counted("workspace_job_count", lambda s: s.job_reads.counts, keyed=True)
+
+    def by_id(self, entity: Entity[N]) -> DataLoader[int, N | None]:
+        """The entity's by-id loader (``Query.node``; ``schema/entities.py``), built on first use
+        under its name, where its typed attribute above finds it."""
+        loader: DataLoader[int, N | None] | None = self.__dict__.get(entity.loader)
+        if loader is None:
+
+            async def batch(ids: list[int]) -> list[N | None]:
+                rows = await self._services.reads(entity.reads).get_many(ids)
+                return [entity.build(row, self) if row else None for row in rows]
+
+            loader = self.__dict__[entity.loader] = self._loader(entity.loader, batch)
+        return loader
 
     def clear(self) -> None:
         """Drop every loader built so far, with its cache (``Context.release``)."""
@@ -178,10 +210,10 @@ class Loaders:
     def _loader(self, name: str, batch: BatchFn) -> DataLoader[Any, Any]:
         """A dataloader whose batch sizes are reported (the metrics hook of the context), and
         whose batches are spans while tracing is on (its tracing hook)."""
-        trace = self._context.trace_batch
-        if trace is not None:
-            batch = trace(name, batch)
-        observe = self._context.observe_batch
+        hooks = self._source.loader_hooks
+        if hooks.trace_batch is not None:
+            batch = hooks.trace_batch(name, batch)
+        observe = hooks.observe_batch
         if observe is None:
             return SharedFutureLoader(batch)
 
@@ -192,49 +224,18 @@ class Loaders:
         return SharedFutureLoader(observed)
 
     @property
-    def _viewer(self) -> Viewer:
-        return self._context.require_viewer()
-
-    @property
-    def _db(self) -> Statements:
-        return self._context.db
+    def _services(self) -> Services:
+        """Read at each batch: the viewer's services as they are then (``Context.viewer``)."""
+        return self._source.services
 
     # -- objects by id ---------------------------------------------------------------------
 
-    async def _users(self, ids: Sequence[int]) -> list[User | None]:
-        rows = await UserReads(self._db, self._viewer).get_many(ids)
-        return [User.from_row(r) if r else None for r in rows]
-
-    async def _workspaces(self, ids: Sequence[int]) -> list[Workspace | None]:
-        rows = await WorkspaceReads(self._db, self._viewer).get_many(ids)
-        return [Workspace.from_row(r) if r else None for r in rows]
-
-    async def _projects(self, ids: Sequence[int]) -> list[Project | None]:
-        rows = await ProjectReads(self._db, self._viewer).get_many(ids)
-        return [Project.from_row(r) if r else None for r in rows]
-
-    async def _issues(self, ids: Sequence[int]) -> list[Issue | None]:
-        rows = await IssueReads(self._db, self._viewer).get_many(ids)
-        return [Issue.from_row(r, self) if r else None for r in rows]
-
-    async def _labels(self, ids: Sequence[int]) -> list[Label | None]:
-        rows = await LabelReads(self._db, self._viewer).get_many(ids)
-        return [Label.from_row(r) if r else None for r in rows]
-
-    async def _comments(self, ids: Sequence[int]) -> list[Comment | None]:
-        rows = await CommentReads(self._db, self._viewer).get_many(ids)
-        return [Comment.from_row(r, self) if r else None for r in rows]
-
-    async def _jobs(self, ids: Sequence[int]) -> list[Job | None]:
-        rows = await JobReads(self._db, self._viewer).get_many(ids)
-        return [Job.from_row(r) if r else None for r in rows]
-
     async def _insights(self, issue_ids: Sequence[int]) -> list[IssueInsight | None]:
-        rows = await InsightReads(self._db, self._viewer).latest_for_issues(issue_ids)
+        rows = await self._services.insight_reads.latest_for_issues(issue_ids)
         return [IssueInsight.from_row(r) if r else None for r in rows]
 
     async def _issue_labels(self, issue_ids: Sequence[int]) -> list[list[Label]]:
-        per_issue = await LabelReads(self._db, self._viewer).for_issues(issue_ids)
+        per_issue = await self._services.label_reads.for_issues(issue_ids)
         converted: dict[int, Label] = {}  # one GraphQL object per distinct label
 
         def label_of(row: Row) -> Label:
@@ -257,7 +258,7 @@ class Loaders:
             results: dict[tuple[Any, ...], V | Exception] = {}
             for rest, parents in groups.items():
                 try:
-                    by_parent = await fetch(self._db, self._viewer, parents, rest)
+                    by_parent = await fetch(parents, rest)
                 except DomainError as error:  # e.g. a bad cursor: fails only its own keys
                     for parent in parents:
                         results[(parent, *rest)] = error
@@ -280,77 +281,37 @@ class Loaders:
         for item in items:
             loader.prime(item.pk, item)
 
-    async def _member_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Membership]]:
-        pages = await WorkspaceReads(db, viewer).member_pages(parents, rest[0])
-        return {k: p.map(Membership.from_row) for k, p in pages.items()}
+    def _paged(
+        self,
+        name: str,
+        pages_of: Callable[[Services], PagesFetch],
+        convert: Callable[[Row], V],
+        *,
+        primes: Callable[[], DataLoader[int, Any]] | None = None,
+    ) -> DataLoader[Any, Page[V]]:
+        """A loader of pages per parent: ``pages_of(services)(parents, *args)`` gives the rows'
+        pages, each row becomes ``convert(row)``; with ``primes``, each item also goes into
+        that by-id loader (a later lookup of it costs nothing)."""
 
-    async def _member_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await WorkspaceReads(db, viewer).member_counts(parents)
+        async def fetch(parents: list[int], rest: tuple[Any, ...]) -> dict[int, Page[V]]:
+            pages = await pages_of(self._services)(parents, *rest)
+            converted = {k: p.map(convert) for k, p in pages.items()}
+            if primes is not None:
+                loader = primes()
+                for page in converted.values():
+                    self._prime(loader, page.items)
+            return converted
 
-    async def _project_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Project]]:
-        pages = await ProjectReads(db, viewer).pages(parents, rest[0])
-        converted = {k: p.map(Project.from_row) for k, p in pages.items()}
-        for page in converted.values():
-            self._prime(self.project, page.items)
-        return converted
+        empty: Page[V] = Page.empty()
+        return self._loader(name, self._grouped(fetch, empty))
 
-    async def _project_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await ProjectReads(db, viewer).counts(parents)
+    def _counted(
+        self, name: str, counts_of: Callable[[Services], CountsFetch], *, keyed: bool = False
+    ) -> DataLoader[Any, int]:
+        """A loader of counts per parent: ``counts_of(services)(parents, *args)``; its keys are
+        parent ids, or with ``keyed`` ``(parent id, *args)`` tuples."""
 
-    async def _label_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Label]]:
-        pages = await LabelReads(db, viewer).pages(parents, rest[0])
-        return {k: p.map(Label.from_row) for k, p in pages.items()}
+        async def fetch(parents: list[int], rest: tuple[Any, ...]) -> dict[int, int]:
+            return await counts_of(self._services)(parents, *rest)
 
-    async def _label_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await LabelReads(db, viewer).counts(parents)
-
-    async def _issue_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Issue]]:
-        args, query = rest
-        pages = await IssueReads(db, viewer).pages(parents, args, query)
-        return {k: p.map(partial(Issue.from_row, loaders=self)) for k, p in pages.items()}
-
-    async def _issue_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await IssueReads(db, viewer).counts(parents, rest[0])
-
-    async def _comment_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Comment]]:
-        pages = await CommentReads(db, viewer).pages(parents, rest[0])
-        return {k: p.map(partial(Comment.from_row, loaders=self)) for k, p in pages.items()}
-
-    async def _comment_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        return await CommentReads(db, viewer).counts(parents)
-
-    async def _job_pages(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, Page[Job]]:
-        args, status, kind = rest
-        pages = await JobReads(db, viewer).pages(parents, args, status, kind)
-        converted = {k: p.map(Job.from_row) for k, p in pages.items()}
-        for page in converted.values():
-            self._prime(self.job, page.items)
-        return converted
-
-    async def _job_counts(
-        self, db: Statements, viewer: Viewer, parents: list[int], rest: tuple[Any, ...]
-    ) -> dict[int, int]:
-        status, kind = rest
-        return await JobReads(db, viewer).counts(parents, status, kind)
+        return self._loader(name, self._grouped(fetch, 0) if keyed else self._counts(fetch))

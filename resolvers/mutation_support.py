@@ -9,23 +9,22 @@ failed mutation changes nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypedDict, TypeVar
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.types import Info
 
-from resolvers.context import Context
+from resolvers.context import Context, ResolverInfo
+from resolvers.services import Services
 from schema import payloads
 from schema.ids import pk_of
 from schema.payloads import UserError
 from schema.types import Job
 from services import types as domain
 from services.errors import DomainError, NotFound
+from services.jobs import JobLimits
 from services.unset import UNSET, Maybe
-from services.viewer import Viewer
 
-ContextInfo = Info[Context, Any]
+ContextInfo = ResolverInfo
 T = TypeVar("T")
 R = TypeVar("R")
 P = TypeVar("P")
@@ -65,23 +64,34 @@ def given(value: T | None) -> Maybe[T]:
     return UNSET if value is strawberry.UNSET else value
 
 
-def trace_context(context: Context) -> dict[str, str] | None:
-    """The request's trace, for a job row to carry to the worker (None while tracing is off)."""
-    carrier = context.jobs.trace_carrier
-    return carrier() if carrier is not None else None
+class JobOrigin(TypedDict):
+    """What every ``start_*`` job service takes from the request that starts the job."""
+
+    request_id: str
+    # The request's trace, for the job row to carry to the worker (None while tracing is off).
+    trace_context: dict[str, str] | None
+    limits: JobLimits
+
+
+def job_origin(context: Context) -> JobOrigin:
+    jobs = context.jobs
+    return JobOrigin(
+        request_id=context.request_id, trace_context=jobs.trace_context(), limits=jobs.limits
+    )
 
 
 async def run(
     context: Context,
-    work: Callable[[AsyncSession, Viewer], Awaitable[T]],
+    work: Callable[[Services], Awaitable[T]],
     *,
     memberships: bool = False,
 ) -> T:
-    """Run ``work`` in the mutation's own session and commit once, before the payload is built;
-    then the rest of the request reads what it wrote (``Context.after_write``)."""
-    async with context.unit_of_work() as session:
-        result = await work(session, context.require_viewer())
-        await session.commit()
+    """Run ``work`` with the request's services bound to the mutation's own session and commit
+    once, before the payload is built; then the rest of the request reads what it wrote
+    (``Context.after_write``)."""
+    async with context.unit_of_work() as services:
+        result = await work(services)
+        await services.session.commit()
     await context.after_write(memberships=memberships)
     return result
 
@@ -97,7 +107,7 @@ async def with_user_errors(payload: FailedPayload[P], attempt: Callable[[], Awai
 async def mutate(
     context: Context,
     payload: FailedPayload[P],
-    work: Callable[[AsyncSession, Viewer], Awaitable[R]],
+    work: Callable[[Services], Awaitable[R]],
     *,
     done: Callable[[R], P],
     then: Callable[[R], Awaitable[None]] | None = None,
@@ -118,7 +128,7 @@ async def mutate(
 
 async def start_job(
     context: Context,
-    work: Callable[[AsyncSession, Viewer], Awaitable[tuple[domain.Job, bool]]],
+    work: Callable[[Services], Awaitable[tuple[domain.Job, bool]]],
 ) -> payloads.JobPayload:
     """Write the job row and commit, then enqueue: the row is the outbox.
 

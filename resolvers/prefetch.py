@@ -16,19 +16,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLError
-from strawberry.types import Info
 
-from schema.selection import Selected, selection, under
+from schema.context import RequestContext
+from schema.selection import Selected, SelectionInfo, selection, under
 from schema.types import Comment, Issue, Label, Project
 from services.errors import DomainError
 from services.issue_reads import IssueFound
 from services.pagination import PageArgs
-
-if TYPE_CHECKING:
-    from resolvers.context import Context
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ class IssuePlan:
         )
 
 
-def issue_plan(info: Info[Any, Any], *, connection: bool) -> IssuePlan:
+def issue_plan(info: SelectionInfo, *, connection: bool) -> IssuePlan:
     """The plan for the issues a field returns: the field's own selection, or with
     ``connection`` the selection under its ``edges { node }``."""
     found = selection(info)
@@ -66,7 +63,7 @@ def issue_plan(info: Info[Any, Any], *, connection: bool) -> IssuePlan:
     return plan
 
 
-def _page_args(context: Context, field: Selected, variables: dict[str, Any]) -> PageArgs:
+def _page_args(context: RequestContext, field: Selected, variables: dict[str, Any]) -> PageArgs:
     """The same page arguments the field's own resolver will compute (validated the same)."""
     return context.page_args(
         field.argument("first", variables),
@@ -77,8 +74,8 @@ def _page_args(context: Context, field: Selected, variables: dict[str, Any]) -> 
 
 
 async def prefetch_issues(
-    context: Context,
-    info: Info[Any, Any],
+    context: RequestContext,
+    info: SelectionInfo,
     issues: Sequence[Issue],
     *,
     connection: bool,
@@ -129,7 +126,7 @@ class NestedRelations:
     comments: PageArgs | None
 
 
-def nested_relations(context: Context, info: Info[Any, Any]) -> NestedRelations:
+def nested_relations(context: RequestContext, info: SelectionInfo) -> NestedRelations:
     """The relations the field being resolved selects on its one issue: its labels, and its
     comment page when exactly one is selected with arguments that check out (anything else
     is left to the loaders, which report bad arguments on the field itself)."""
@@ -144,7 +141,7 @@ def nested_relations(context: Context, info: Info[Any, Any]) -> NestedRelations:
 
 
 def prime_nested(
-    context: Context, issue: Issue, found: IssueFound, wanted: NestedRelations
+    context: RequestContext, issue: Issue, found: IssueFound, wanted: NestedRelations
 ) -> None:
     """Hand what came in the issue's row to its loaders, so that the prefetch that follows
     finds it there (no statement of its own)."""

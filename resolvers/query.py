@@ -5,41 +5,27 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from resolvers import prefetch
-from resolvers.context import Context
+from resolvers.context import Context, ResolverInfo
 from schema.connections import Connection, constant
+from schema.entities import ENTITIES
 from schema.ids import from_global_id, pk_of
 from schema.types import Issue, Job, Node, Project, User, Workspace
-from services.issues import PROJECT_PREFIX, IssueReads
-from services.projects import ProjectReads
-from services.workspaces import WorkspaceReads
+from services.issues import PROJECT_PREFIX
 
-ContextInfo = Info[Context, Any]
-
-# Which loader answers Query.node for each type name.
-_NODE_LOADERS = {
-    "User": "user",
-    "Workspace": "workspace",
-    "Project": "project",
-    "Issue": "issue",
-    "Label": "label",
-    "Comment": "comment",
-    "Job": "job",
-}
+ContextInfo = ResolverInfo
 
 
 async def load_node(context: Context, global_id: str) -> Node | None:
     """Any object by global ID; a foreign, missing or malformed ID reads as null."""
     parsed = from_global_id(global_id)
-    if parsed is None or parsed[0] not in _NODE_LOADERS:
+    entity = ENTITIES.get(parsed[0]) if parsed is not None else None
+    if parsed is None or entity is None:
         return None
-    type_name, pk = parsed
-    node: Node | None = await getattr(context.loaders, _NODE_LOADERS[type_name]).load(pk)
+    node: Node | None = await context.loaders.by_id(entity).load(parsed[1])
     if isinstance(node, User) and not node.visible_to_viewer:
         return None  # a user who shares no workspace with the viewer is foreign
     return node
@@ -89,7 +75,7 @@ class Query:
     ) -> Connection[Workspace]:
         context = info.context
         args = context.page_args(first, after, last, before)
-        reads = WorkspaceReads(context.db, context.require_viewer())
+        reads = context.services.workspace_reads
         page = (await reads.page_for_viewer(args)).map(Workspace.from_row)
         total = reads.count_for_viewer()
         for workspace in page.items:
@@ -99,7 +85,7 @@ class Query:
     @strawberry.field
     async def workspace(self, info: ContextInfo, slug: str) -> Workspace | None:
         context = info.context
-        row = await WorkspaceReads(context.db, context.require_viewer()).get_by_slug(slug)
+        row = await context.services.workspace_reads.get_by_slug(slug)
         if row is None:
             return None
         workspace = Workspace.from_row(row)
@@ -109,7 +95,7 @@ class Query:
     @strawberry.field
     async def project(self, info: ContextInfo, workspace_slug: str, key: str) -> Project | None:
         context = info.context
-        reads = ProjectReads(context.db, context.require_viewer())
+        reads = context.services.project_reads
         row = await reads.get_by_key(workspace_slug, key)
         if row is None:
             return None
@@ -120,7 +106,7 @@ class Query:
     @strawberry.field(description="By identifier, e.g. ENG-42.")
     async def issue(self, info: ContextInfo, workspace_slug: str, identifier: str) -> Issue | None:
         context = info.context
-        reads = IssueReads(context.db, context.require_viewer())
+        reads = context.services.issue_reads
         # The labels and the comment page it selects come in the issue's own row (one
         # statement); the prefetch below then finds them in the loaders.
         wanted = prefetch.nested_relations(context, info)
@@ -150,7 +136,7 @@ class Query:
         context = info.context
         args = context.page_args(first, after, None, None)
         context.check_string_length(query, "query")
-        reads = IssueReads(context.db, context.require_viewer())
+        reads = context.services.issue_reads
         page, total = await reads.search(workspace_slug, query, args)
         issues = page.map(partial(Issue.from_row, loaders=context.loaders))
         await context.prefetch_issues(info, issues.items)

@@ -6,22 +6,19 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from redis.asyncio.client import PubSub
-from strawberry.types import Info
 
-from resolvers.context import Context
+from resolvers.context import Context, ResolverInfo
 from schema.ids import pk_of
 from schema.types import Job
 from services import job_events
 from services.auth import current_roles
-from services.jobs import JobReads
 from services.types import JobStatus
 
-ContextInfo = Info[Context, Any]
+ContextInfo = ResolverInfo
 
 TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
 # With no event for this long, re-read the row: a lost message must not stall a client.
@@ -29,10 +26,10 @@ RESYNC_SECONDS = 10.0
 
 
 async def _load(context: Context, pk: int, *, fresh_roles: bool = False) -> Job | None:
-    viewer = context.require_viewer()
+    services = context.services
     if fresh_roles:  # a socket lives long: take the viewer's memberships as they are now
-        viewer = await current_roles(context.db, viewer)
-    [row] = await JobReads(context.db, viewer).get_many([pk])
+        services = services.for_viewer(await current_roles(context.db, services.viewer))
+    [row] = await services.job_reads.get_many([pk])
     return Job.from_row(row) if row is not None else None
 
 

@@ -30,6 +30,9 @@ from execution.compat import raw_info
 
 V = TypeVar("V")
 
+# Any field's info, whatever its context: a selection reads only the document and variables.
+SelectionInfo = Info[Any, Any]
+
 
 class IdentityCache(Generic[V]):
     """An LRU of values per (owner identity, key); entries keep their owner (a parsed
@@ -94,7 +97,7 @@ def under(fields: Iterable[Selected], *names: str) -> tuple[Selected, ...]:
 _SELECTIONS: IdentityCache[Selection] = IdentityCache(maxsize=4096)
 
 
-def selection(info: Info[Any, Any]) -> Selection:
+def selection(info: SelectionInfo) -> Selection:
     """The fields selected under the field being resolved (fragments flattened; directives
     are not evaluated: a look-ahead may load for a branch that ``@skip`` drops)."""
     raw = raw_info(info)  # graphql-core's info: its field nodes and fragments

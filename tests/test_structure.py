@@ -26,17 +26,9 @@ MAX_LINES = 400
 # -- the allow-lists (issue 14: being removed) -------------------------------------------------
 
 # issue 14: being removed. Modules over MAX_LINES lines.
-KNOWN_LONG_MODULES: frozenset[str] = frozenset(
-    {
-        "schema/types.py",
-    }
-)
+KNOWN_LONG_MODULES: frozenset[str] = frozenset({})
 # issue 14: being removed. Import cycles, each given as the set of its modules.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        frozenset({"resolvers.context", "resolvers.loaders", "resolvers.prefetch"}),
-    }
-)
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({})
 # issue 14: being removed. (module, imported internal) pairs outside COMPAT_MODULE.
 KNOWN_INTERNAL_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 # issue 14: being removed. (importing module, imported module) pairs against the layer table.

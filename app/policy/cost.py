@@ -36,6 +36,8 @@ from graphql import (
     get_variable_values,
 )
 
+from schema.entities import list_caps as entity_list_caps
+
 CompositeType = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 
 
@@ -45,7 +47,7 @@ class CostRules:
     # Larger pages are refused by the resolvers with a clearer message; count them as this.
     max_page_size: int = 100
     # Caps of plain lists of objects, by "Type.field"; any other list counts as this.
-    list_caps: Mapping[str, int] = field(default_factory=lambda: {"Issue.labels": 100})
+    list_caps: Mapping[str, int] = field(default_factory=entity_list_caps)
     default_list_cap: int = 100
 
 

@@ -19,9 +19,11 @@ from services.errors import NotFound
 from services.exports import ExportExpired, find_download, read_chunk
 
 router = APIRouter()
+# Also where `Job.downloadUrl` points (app/main.py, job_wiring).
+DOWNLOAD_PATH = "/jobs/{job_id}/download"
 
 
-@router.get("/jobs/{job_id}/download", include_in_schema=False)
+@router.get(DOWNLOAD_PATH, include_in_schema=False)
 async def download_export(job_id: str, request: Request) -> StreamingResponse:
     state = request.app.state.issuegraph
     db = EngineStatements(state.engine, state.settings.request_max_connections)

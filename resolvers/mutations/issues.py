@@ -16,8 +16,7 @@ from resolvers.mutation_support import (
 )
 from schema import inputs, payloads
 from schema.types import Comment, Issue, Project
-from services.comments import CommentService
-from services.issues import PROJECT_PREFIX, IssueService, create_issue_at_once
+from services.issues import PROJECT_PREFIX, create_issue_at_once
 
 
 @strawberry.type
@@ -56,7 +55,7 @@ class IssueMutations:
                     return payloads.CreateIssuePayload(issue=issue)
             row = await run(
                 context,
-                lambda s, v: IssueService(s, v).create(
+                lambda services: services.issues.create(
                     project_id=project_id,
                     title=input.title,
                     body=input.body,
@@ -80,7 +79,7 @@ class IssueMutations:
         return await mutate(
             context,
             payloads.UpdateIssuePayload,
-            lambda s, v: IssueService(s, v).update(
+            lambda services: services.issues.update(
                 issue_id=require_pk(input.id, "Issue", ["input", "id"]),
                 title=given(input.title),
                 body=given(input.body),
@@ -103,7 +102,7 @@ class IssueMutations:
         return await mutate(
             info.context,
             payloads.DeleteIssuePayload,
-            lambda s, v: IssueService(s, v).delete(
+            lambda services: services.issues.delete(
                 issue_id=require_pk(input.id, "Issue", ["input", "id"])
             ),
             done=lambda _: payloads.DeleteIssuePayload(deleted_issue_id=input.id),
@@ -119,7 +118,7 @@ class IssueMutations:
         return await mutate(
             context,
             payloads.AddCommentPayload,
-            lambda s, v: CommentService(s, v).add(
+            lambda services: services.comments.add(
                 issue_id=require_pk(input.issue_id, "Issue", ["input", "issueId"]),
                 body=input.body,
             ),
@@ -138,7 +137,7 @@ class IssueMutations:
         return await mutate(
             context,
             payloads.UpdateCommentPayload,
-            lambda s, v: CommentService(s, v).update(
+            lambda services: services.comments.update(
                 comment_id=require_pk(input.id, "Comment", ["input", "id"]),
                 body=input.body,
             ),
@@ -156,7 +155,7 @@ class IssueMutations:
         return await mutate(
             info.context,
             payloads.DeleteCommentPayload,
-            lambda s, v: CommentService(s, v).delete(
+            lambda services: services.comments.delete(
                 comment_id=require_pk(input.id, "Comment", ["input", "id"])
             ),
             done=lambda _: payloads.DeleteCommentPayload(deleted_comment_id=input.id),

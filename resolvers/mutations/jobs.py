@@ -7,10 +7,10 @@ import strawberry
 
 from resolvers.mutation_support import (
     ContextInfo,
+    job_origin,
     mutate,
     require_pk,
     start_job,
-    trace_context,
 )
 from schema import inputs, payloads
 from schema.types import Job
@@ -18,7 +18,6 @@ from services import types as domain
 from services.exports import start_export
 from services.imports import start_import
 from services.insights import start_triage
-from services.jobs import JobService
 
 
 @strawberry.type
@@ -34,15 +33,13 @@ class JobMutations:
         context = info.context
         return await start_job(
             context,
-            lambda s, v: start_import(
-                s,
-                v,
+            lambda services: start_import(
+                services.session,
+                services.viewer,
                 project_id=require_pk(input.project_id, "Project", ["input", "projectId"]),
                 csv_text=input.csv,
                 idempotency_key=input.idempotency_key,
-                request_id=context.request_id,
-                trace_context=trace_context(context),
-                limits=context.jobs.limits,
+                **job_origin(context),
                 settings=context.jobs.imports,
             ),
         )
@@ -56,15 +53,13 @@ class JobMutations:
         context = info.context
         return await start_job(
             context,
-            lambda s, v: start_export(
-                s,
-                v,
+            lambda services: start_export(
+                services.session,
+                services.viewer,
                 project_id=require_pk(input.project_id, "Project", ["input", "projectId"]),
                 export_format=input.format.value,
                 idempotency_key=input.idempotency_key,
-                request_id=context.request_id,
-                trace_context=trace_context(context),
-                limits=context.jobs.limits,
+                **job_origin(context),
             ),
         )
 
@@ -77,14 +72,12 @@ class JobMutations:
         context = info.context
         return await start_job(
             context,
-            lambda s, v: start_triage(
-                s,
-                v,
+            lambda services: start_triage(
+                services.session,
+                services.viewer,
                 issue_id=require_pk(input.issue_id, "Issue", ["input", "issueId"]),
                 idempotency_key=input.idempotency_key,
-                request_id=context.request_id,
-                trace_context=trace_context(context),
-                limits=context.jobs.limits,
+                **job_origin(context),
             ),
         )
 
@@ -104,7 +97,7 @@ class JobMutations:
         return await mutate(
             context,
             payloads.JobPayload,
-            lambda s, v: JobService(s, v).cancel(require_pk(input.id, "Job", ["input", "id"])),
+            lambda services: services.jobs.cancel(require_pk(input.id, "Job", ["input", "id"])),
             then=stop,
             done=lambda row: payloads.JobPayload(job=Job.from_model(row)),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.mutation_support import (
     ContextInfo,
@@ -11,15 +10,12 @@ from resolvers.mutation_support import (
     mutate,
     require_pk,
 )
+from resolvers.services import Services
 from schema import inputs, payloads
 from schema.ids import to_global_id
 from schema.types import Label, Membership, Project, Workspace
 from services import types as domain
-from services.labels import LabelService
-from services.projects import ProjectService
 from services.types import Role
-from services.viewer import Viewer
-from services.workspaces import WorkspaceService
 
 
 @strawberry.type
@@ -37,7 +33,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.CreateWorkspacePayload,
-            lambda s, v: WorkspaceService(s, v).create(slug=input.slug, name=input.name),
+            lambda services: services.workspaces.create(slug=input.slug, name=input.name),
             done=done,
         )
 
@@ -50,7 +46,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.AddMemberPayload,
-            lambda s, v: WorkspaceService(s, v).add_member(
+            lambda services: services.workspaces.add_member(
                 workspace_id=require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"]),
                 email=input.email,
                 role=input.role,
@@ -68,7 +64,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.UpdateMemberPayload,
-            lambda s, v: WorkspaceService(s, v).update_member(
+            lambda services: services.workspaces.update_member(
                 workspace_id=require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"]),
                 user_id=require_pk(input.user_id, "User", ["input", "userId"]),
                 role=input.role,
@@ -83,12 +79,10 @@ class WorkspaceMutations:
         info: ContextInfo,
         input: inputs.RemoveMemberInput,
     ) -> payloads.RemoveMemberPayload:
-        async def work(session: AsyncSession, viewer: Viewer) -> int:
+        async def work(services: Services) -> int:
             workspace_id = require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"])
             user_id = require_pk(input.user_id, "User", ["input", "userId"])
-            await WorkspaceService(session, viewer).remove_member(
-                workspace_id=workspace_id, user_id=user_id
-            )
+            await services.workspaces.remove_member(workspace_id=workspace_id, user_id=user_id)
             return user_id
 
         return await mutate(
@@ -110,7 +104,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.CreateProjectPayload,
-            lambda s, v: ProjectService(s, v).create(
+            lambda services: services.projects.create(
                 workspace_id=require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"]),
                 key=input.key,
                 name=input.name,
@@ -128,7 +122,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.UpdateProjectPayload,
-            lambda s, v: ProjectService(s, v).update(
+            lambda services: services.projects.update(
                 project_id=require_pk(input.id, "Project", ["input", "id"]),
                 name=given(input.name),
                 description=given(input.description),
@@ -145,7 +139,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.CreateLabelPayload,
-            lambda s, v: LabelService(s, v).create(
+            lambda services: services.labels.create(
                 workspace_id=require_pk(input.workspace_id, "Workspace", ["input", "workspaceId"]),
                 name=input.name,
                 color=input.color,
@@ -162,7 +156,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.UpdateLabelPayload,
-            lambda s, v: LabelService(s, v).update(
+            lambda services: services.labels.update(
                 label_id=require_pk(input.id, "Label", ["input", "id"]),
                 name=given(input.name),
                 color=given(input.color),
@@ -179,7 +173,7 @@ class WorkspaceMutations:
         return await mutate(
             info.context,
             payloads.DeleteLabelPayload,
-            lambda s, v: LabelService(s, v).delete(
+            lambda services: services.labels.delete(
                 label_id=require_pk(input.id, "Label", ["input", "id"])
             ),
             done=lambda _: payloads.DeleteLabelPayload(deleted_label_id=input.id),

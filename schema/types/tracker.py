@@ -1,4 +1,5 @@
-"""Object types of the contract.
+"""The tracker's containment tree: workspaces hold projects, projects hold issues, issues hold
+comments; each refers to its parent and its children, so they share a module.
 
 Scalar fields are plain attributes filled from the row once; fields that cross a table
 reach a per-request dataloader through ``info.context.loaders`` (never by importing
@@ -7,145 +8,27 @@ reach a per-request dataloader through ``info.context.loaders`` (never by import
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import cast
 
-import orjson
 import strawberry
-from strawberry.scalars import JSON
-from strawberry.types import Info
 
 from db.statements import Row
 from schema.connections import Connection, counter
+from schema.context import ContextInfo
 from schema.enums import IssueOrderField, OrderDirection
 from schema.ids import to_global_id
 from schema.inputs import IssueFilter, IssueOrder
 from schema.relations import Relation, RelationLoaders, Then
+from schema.types.base import PRIORITY, STATUS, Node, built, deferred
+from schema.types.insights import IssueInsight
+from schema.types.jobs import Job
+from schema.types.labels import Label
+from schema.types.users import Membership, User, joined_user
 from services import types as domain
 from services.issues import IssueQuery
 from services.pagination import Page, PageArgs
-
-T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
-
-
-def deferred(awaitable: Awaitable[T]) -> T:
-    """Let a sync resolver answer later: graphql-core awaits an awaitable it returns.
-
-    Fields whose data was prefetched answer synchronously (no coroutine, no gather); the same
-    field falls back to its dataloader otherwise. Typed as its result for the annotation.
-    """
-    return cast(T, awaitable)
-
-
-def _built(cls: type[T], fields: dict[str, Any]) -> T:
-    """An object of ``cls`` with these field values, without its dataclass ``__init__``.
-
-    Objects read from rows are made by the hundred per request (a W1 page: 50 issues, 250
-    comments); ``__init__`` costs a keyword argument per field and a descriptor call per
-    relation default. ``fields`` must name every field without a default.
-    """
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
-
-
-# Read rows carry enums as their database labels; these give the members.
-def _members(enum_cls: type[E]) -> dict[str, E]:
-    return {member.value: member for member in enum_cls}
-
-
-_ROLE = _members(domain.Role)
-_STATUS = _members(domain.IssueStatus)
-_PRIORITY = _members(domain.IssuePriority)
-_JOB_KIND = _members(domain.JobKind)
-_JOB_STATUS = _members(domain.JobStatus)
-
-
-@strawberry.interface(
-    description="Relay global object identification: every ID is opaque and resolvable "
-    "through Query.node."
-)
-class Node:
-    id: strawberry.ID
-
-
-@strawberry.type
-class User(Node):
-    name: str
-    email: str | None = strawberry.field(
-        description="Visible to the user themself and to members of a workspace they share; "
-        "null otherwise."
-    )
-    pk: strawberry.Private[int]
-    visible_to_viewer: strawberry.Private[bool]
-
-    @classmethod
-    def from_row(cls, row: Row, prefix: str = "") -> User:
-        """From ``UserReads``, or joined to another row under ``prefix``: ``email`` is
-        already null where the viewer may not see it."""
-        pk = row[prefix + "id"]
-        return _built(
-            cls,
-            {
-                "id": to_global_id("User", pk),
-                "name": row[prefix + "name"],
-                "email": row[prefix + "email"],
-                "pk": pk,
-                "visible_to_viewer": row[prefix + "visible_to_viewer"],
-            },
-        )
-
-    @classmethod
-    def from_view_of_self(cls, pk: int, name: str, email: str) -> User:
-        return cls(
-            id=to_global_id("User", pk), name=name, email=email, pk=pk, visible_to_viewer=True
-        )
-
-
-def joined_user(row: Row | None, name: str) -> User | None:
-    """The user read with ``row`` as ``<name>.…`` (``services.users.joined_user``), if any."""
-    if row is None:
-        return None
-    prefix = name + "."
-    try:
-        pk = row[prefix + "id"]
-    except KeyError:  # a row read without that join
-        return None
-    return None if pk is None else User.from_row(row, prefix)
-
-
-@strawberry.type
-class Membership:
-    role: domain.Role
-    user_id: strawberry.Private[int]
-    workspace_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def user(self, info: Info[Any, Any]) -> User:
-        user: User = await info.context.loaders.user.load(self.user_id)
-        return user
-
-    @classmethod
-    def from_model(cls, membership: domain.Membership) -> Membership:
-        return cls(
-            role=membership.role,
-            user_id=membership.user_id,
-            workspace_id=membership.workspace_id,
-        )
-
-    @classmethod
-    def from_row(cls, row: Row) -> Membership:
-        return _built(
-            cls,
-            {
-                "role": _ROLE[row["role"]],
-                "user_id": row["user_id"],
-                "workspace_id": row["workspace_id"],
-            },
-        )
 
 
 @strawberry.type
@@ -166,7 +49,7 @@ class Workspace(Node):
     @classmethod
     def from_row(cls, row: Row) -> Workspace:
         pk = row["id"]
-        return _built(
+        return built(
             cls,
             {
                 "id": to_global_id("Workspace", pk),
@@ -177,14 +60,13 @@ class Workspace(Node):
         )
 
     @strawberry.field
-    def viewer_role(self, info: Info[Any, Any]) -> domain.Role:
-        role: domain.Role = info.context.require_viewer().roles[self.pk]
-        return role
+    def viewer_role(self, info: ContextInfo) -> domain.Role:
+        return info.context.require_viewer().roles[self.pk]
 
     @strawberry.field
     async def members(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -199,7 +81,7 @@ class Workspace(Node):
     @strawberry.field
     async def projects(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -214,7 +96,7 @@ class Workspace(Node):
     @strawberry.field
     async def labels(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -229,7 +111,7 @@ class Workspace(Node):
     @strawberry.field
     async def jobs(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -267,7 +149,7 @@ class Project(Node):
     def from_row(cls, row: Row, prefix: str = "") -> Project:
         """``prefix``: where the project's columns come joined to another row's."""
         pk = row[prefix + "id"]
-        return _built(
+        return built(
             cls,
             {
                 "id": to_global_id("Project", pk),
@@ -280,14 +162,13 @@ class Project(Node):
         )
 
     @strawberry.field
-    async def workspace(self, info: Info[Any, Any]) -> Workspace:
-        workspace: Workspace = await info.context.loaders.workspace.load(self.workspace_id)
-        return workspace
+    async def workspace(self, info: ContextInfo) -> Workspace:
+        return cast(Workspace, await info.context.loaders.workspace.load(self.workspace_id))
 
     @strawberry.field(description="Newest first unless orderBy says otherwise.")
     async def issues(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -318,38 +199,6 @@ def issue_query(filter: IssueFilter | None, order_by: IssueOrder | None) -> Issu
             }
         )
     return query
-
-
-@strawberry.type
-class Label(Node):
-    name: str
-    color: str = strawberry.field(description="Hex colour, e.g. #d73a4a.")
-    pk: strawberry.Private[int]
-    workspace_id: strawberry.Private[int]
-
-    @classmethod
-    def from_model(cls, label: domain.Label) -> Label:
-        return cls(
-            id=to_global_id("Label", label.id),
-            name=label.name,
-            color=label.color,
-            pk=label.id,
-            workspace_id=label.workspace_id,
-        )
-
-    @classmethod
-    def from_row(cls, row: Row) -> Label:
-        pk = row["id"]
-        return _built(
-            cls,
-            {
-                "id": to_global_id("Label", pk),
-                "name": row["name"],
-                "color": row["color"],
-                "pk": pk,
-                "workspace_id": row["workspace_id"],
-            },
-        )
 
 
 def _issue_project(issue: Issue) -> Awaitable[Project]:
@@ -429,15 +278,15 @@ class Issue(Node):
     @classmethod
     def from_row(cls, row: Row, loaders: RelationLoaders) -> Issue:
         pk = row["id"]
-        return _built(
+        return built(
             cls,
             {
                 "id": to_global_id("Issue", pk),
                 "number": row["number"],
                 "title": row["title"],
                 "body": row["body"],
-                "status": _STATUS[row["status"]],
-                "priority": _PRIORITY[row["priority"]],
+                "status": STATUS[row["status"]],
+                "priority": PRIORITY[row["priority"]],
                 "created_at": row["created_at"],
                 "updated_at": row["updated_at"],
                 "closed_at": row["closed_at"],
@@ -455,7 +304,7 @@ class Issue(Node):
     @strawberry.field
     def comments(
         self,
-        info: Info[Any, Any],
+        info: ContextInfo,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -465,7 +314,7 @@ class Issue(Node):
         args = info.context.page_args(first, after, last, before)
 
         def count() -> Awaitable[int]:
-            return cast(Awaitable[int], loaders.issue_comment_count.load(self.pk))
+            return loaders.issue_comment_count.load(self.pk)
 
         page = self.loaded_comments.get(args) if self.loaded_comments is not None else None
         if page is not None:
@@ -473,15 +322,14 @@ class Issue(Node):
         return deferred(self._comments(info, args, count))
 
     async def _comments(
-        self, info: Info[Any, Any], args: Any, count: Callable[[], Awaitable[int]]
+        self, info: ContextInfo, args: PageArgs, count: Callable[[], Awaitable[int]]
     ) -> Connection[Comment]:
         page = await info.context.loaders.issue_comments.load((self.pk, args))
         return Connection.of(page, count)
 
     @strawberry.field(description="The latest AI triage result, if the issue has been triaged.")
-    async def insight(self, info: Info[Any, Any]) -> IssueInsight | None:
-        insight: IssueInsight | None = await info.context.loaders.issue_insight.load(self.pk)
-        return insight
+    async def insight(self, info: ContextInfo) -> IssueInsight | None:
+        return await info.context.loaders.issue_insight.load(self.pk)
 
 
 def _comment_author(comment: Comment) -> User | Awaitable[User]:
@@ -517,7 +365,7 @@ class Comment(Node):
     @classmethod
     def from_row(cls, row: Row, loaders: RelationLoaders) -> Comment:
         pk = row["id"]
-        return _built(
+        return built(
             cls,
             {
                 "id": to_global_id("Comment", pk),
@@ -532,123 +380,5 @@ class Comment(Node):
         )
 
     @strawberry.field
-    async def issue(self, info: Info[Any, Any]) -> Issue:
-        issue: Issue = await info.context.loaders.issue.load(self.issue_id)
-        return issue
-
-
-@strawberry.type
-class IssueInsight:
-    summary: str
-    suggested_priority: domain.IssuePriority
-    model: str = strawberry.field(
-        description="Which provider and model produced it, e.g. local-heuristic or "
-        "openai:gpt-4o-mini."
-    )
-    created_at: datetime
-    suggested_label_ids: strawberry.Private[list[int]]
-
-    @classmethod
-    def from_row(cls, row: Row) -> IssueInsight:
-        return cls(
-            summary=row["summary"],
-            suggested_priority=_PRIORITY[row["suggested_priority"]],
-            model=row["model"],
-            created_at=row["created_at"],
-            suggested_label_ids=list(row["suggested_label_ids"]),
-        )
-
-    @strawberry.field
-    async def suggested_labels(self, info: Info[Any, Any]) -> list[Label]:
-        labels = await info.context.loaders.label.load_many(self.suggested_label_ids)
-        return [label for label in labels if label is not None]  # deleted since: left out
-
-
-@strawberry.type
-class Job(Node):
-    kind: domain.JobKind
-    status: domain.JobStatus
-    progress: float = strawberry.field(description="From 0.0 to 1.0.")
-    message: str | None = strawberry.field(
-        description="A short human-readable line on what the job is doing or did."
-    )
-    error: str | None
-    attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    pk: strawberry.Private[int]
-    workspace_id: strawberry.Private[int]
-    created_by_id: strawberry.Private[int]
-    raw_result: strawberry.Private[dict[str, Any] | None]
-
-    @classmethod
-    def from_model(cls, job: domain.Job) -> Job:
-        return cls(
-            id=to_global_id("Job", job.id),
-            kind=job.kind,
-            status=job.status,
-            progress=job.progress,
-            message=job.message,
-            error=job.error,
-            attempts=job.attempts,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            pk=job.id,
-            workspace_id=job.workspace_id,
-            created_by_id=job.created_by,
-            raw_result=job.result,
-        )
-
-    @classmethod
-    def from_row(cls, row: Row) -> Job:
-        """From ``JobReads``, or a job-change event's snapshot (``services.job_events``)."""
-        pk = row["id"]
-        result = row["result"]
-        return cls(
-            id=to_global_id("Job", pk),
-            kind=_JOB_KIND[row["kind"]],
-            status=_JOB_STATUS[row["status"]],
-            progress=row["progress"],
-            message=row["message"],
-            error=row["error"],
-            attempts=row["attempts"],
-            created_at=row["created_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            pk=pk,
-            workspace_id=row["workspace_id"],
-            created_by_id=row["created_by"],
-            raw_result=orjson.loads(result) if isinstance(result, str) else result,
-        )
-
-    @strawberry.field(
-        description="Kind-specific outcome once SUCCEEDED, a JSON object (see the contract)."
-    )
-    def result(self) -> JSON | None:
-        result: Any = self.raw_result
-        if result is None:
-            return None
-        if self.kind is domain.JobKind.TRIAGE_ISSUE:
-            # Workers store label primary keys; clients only ever see global IDs.
-            ids = result.get("suggestedLabelIds", [])
-            result = {**result, "suggestedLabelIds": [to_global_id("Label", i) for i in ids]}
-        return cast("JSON", result)
-
-    @strawberry.field
-    async def created_by(self, info: Info[Any, Any]) -> User:
-        user: User = await info.context.loaders.user.load(self.created_by_id)
-        return user
-
-    @strawberry.field(
-        description="For a SUCCEEDED export: a URL that downloads the file with the bearer "
-        "token of a workspace member; it expires."
-    )
-    def download_url(self, info: Info[Any, Any]) -> str | None:
-        if self.kind is not domain.JobKind.EXPORT_PROJECT:
-            return None
-        if self.status is not domain.JobStatus.SUCCEEDED or self.finished_at is None:
-            return None
-        url: str | None = info.context.download_url(self.pk, self.finished_at)
-        return url
+    async def issue(self, info: ContextInfo) -> Issue:
+        return cast(Issue, await info.context.loaders.issue.load(self.issue_id))
