@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
-from db.statements import Statements
 from resolvers import prefetch
 from resolvers.job_wiring import JobWiring
 from resolvers.loaders import LoaderHooks, Loaders
@@ -25,7 +24,7 @@ from schema.selection import SelectionInfo
 from schema.types import Issue, Project
 from services.auth import current_roles
 from services.pagination import PageArgs
-from services.types import Role
+from services.types import Role, Statements
 from services.viewer import Viewer
 
 __all__ = ["Context", "ContextWiring", "JobWiring", "RateLimitInfo", "ResolverInfo"]

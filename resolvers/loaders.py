@@ -17,7 +17,6 @@ from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
-from db.statements import Row
 from resolvers.services import Services
 from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey
 from schema.entities import COMMENT, ISSUE, JOB, LABEL, PROJECT, USER, WORKSPACE, Entity
@@ -35,6 +34,7 @@ from schema.types import (
 from services.errors import DomainError
 from services.issues import IssueQuery
 from services.pagination import Page
+from services.types import Row
 
 V = TypeVar("V")
 N = TypeVar("N")

@@ -20,9 +20,9 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from schema.context import RequestContext
 from schema.selection import Selected, SelectionInfo, selection, under
 from schema.types import Comment, Issue, Label, Project
+from schema.types.tracker import TrackerContext
 from services.errors import DomainError
 from services.issue_reads import IssueFound
 from services.pagination import PageArgs
@@ -63,7 +63,7 @@ def issue_plan(info: SelectionInfo, *, connection: bool) -> IssuePlan:
     return plan
 
 
-def _page_args(context: RequestContext, field: Selected, variables: dict[str, Any]) -> PageArgs:
+def _page_args(context: TrackerContext, field: Selected, variables: dict[str, Any]) -> PageArgs:
     """The same page arguments the field's own resolver will compute (validated the same)."""
     return context.page_args(
         field.argument("first", variables),
@@ -74,7 +74,7 @@ def _page_args(context: RequestContext, field: Selected, variables: dict[str, An
 
 
 async def prefetch_issues(
-    context: RequestContext,
+    context: TrackerContext,
     info: SelectionInfo,
     issues: Sequence[Issue],
     *,
@@ -126,7 +126,7 @@ class NestedRelations:
     comments: PageArgs | None
 
 
-def nested_relations(context: RequestContext, info: SelectionInfo) -> NestedRelations:
+def nested_relations(context: TrackerContext, info: SelectionInfo) -> NestedRelations:
     """The relations the field being resolved selects on its one issue: its labels, and its
     comment page when exactly one is selected with arguments that check out (anything else
     is left to the loaders, which report bad arguments on the field itself)."""
@@ -141,7 +141,7 @@ def nested_relations(context: RequestContext, info: SelectionInfo) -> NestedRela
 
 
 def prime_nested(
-    context: RequestContext, issue: Issue, found: IssueFound, wanted: NestedRelations
+    context: TrackerContext, issue: Issue, found: IssueFound, wanted: NestedRelations
 ) -> None:
     """Hand what came in the issue's row to its loaders, so that the prefetch that follows
     finds it there (no statement of its own)."""

@@ -15,13 +15,13 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.statements import Statements
 from services.comments import CommentReads, CommentService
 from services.insights import InsightReads
 from services.issues import IssueReads, IssueService
 from services.jobs import JobReads, JobService
 from services.labels import LabelReads, LabelService
 from services.projects import ProjectReads, ProjectService
+from services.types import Statements
 from services.users import UserReads
 from services.viewer import Viewer
 from services.workspaces import WorkspaceReads, WorkspaceService

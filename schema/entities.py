@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from db.statements import Row, Statements
 from schema.relations import RelationLoaders
 from schema.types import Comment, Issue, Job, Label, Project, User, Workspace
 from services.comments import CommentReads
@@ -21,6 +20,7 @@ from services.issues import IssueReads
 from services.jobs import JobReads
 from services.labels import LabelReads
 from services.projects import ProjectReads
+from services.types import Row, Statements
 from services.users import UserReads
 from services.viewer import Viewer
 from services.workspaces import WorkspaceReads

@@ -196,3 +196,16 @@ class TriageIssueInput:
 @strawberry.input
 class CancelJobInput:
     id: strawberry.ID
+
+
+def issue_query(filter: IssueFilter | None, order_by: IssueOrder | None) -> IssueQuery:
+    query = filter.to_query() if filter is not None else IssueQuery()
+    if order_by is not None:
+        query = IssueQuery(
+            **{
+                **query.__dict__,
+                "order_field": IssueOrderField(order_by.field).value,
+                "descending": order_by.direction is OrderDirection.DESC,
+            }
+        )
+    return query

@@ -1,4 +1,5 @@
-"""The domain vocabulary the GraphQL schema may name: enums and the models writes return."""
+"""The domain vocabulary the GraphQL schema may name: enums, the models writes return, the rows
+reads return (``Row``) and the read statements services are built on (``Statements``)."""
 
 from db.models import (
     Comment,
@@ -15,6 +16,7 @@ from db.models import (
     Role,
     Workspace,
 )
+from db.statements import Row, Statements
 
 __all__ = [
     "Comment",
@@ -29,5 +31,7 @@ __all__ = [
     "Membership",
     "Project",
     "Role",
+    "Row",
+    "Statements",
     "Workspace",
 ]

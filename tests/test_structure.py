@@ -32,13 +32,7 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({})
 # issue 14: being removed. (module, imported internal) pairs outside COMPAT_MODULE.
 KNOWN_INTERNAL_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 # issue 14: being removed. (importing module, imported module) pairs against the layer table.
-KNOWN_LAYER_BREAKS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("resolvers.context", "db.statements"),
-        ("resolvers.loaders", "db.statements"),
-        ("schema.types", "db.statements"),
-    }
-)
+KNOWN_LAYER_BREAKS: frozenset[tuple[str, str]] = frozenset()
 
 # -- the rules ---------------------------------------------------------------------------------
 

@@ -5,11 +5,12 @@ reach a per-request dataloader through ``info.context.loaders`` (never by import
 ``resolvers``), so a nested query costs one batched query per level.
 """
 
+from schema.inputs import issue_query
 from schema.types.base import Node, deferred
 from schema.types.insights import IssueInsight
 from schema.types.jobs import Job
 from schema.types.labels import Label
-from schema.types.tracker import Comment, Issue, Project, Workspace, issue_query
+from schema.types.tracker import Comment, Issue, Project, Workspace
 from schema.types.users import Membership, User, joined_user
 
 __all__ = [

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 import strawberry
+from aiodataloader import DataLoader
+from strawberry.types import Info
 
-from db.statements import Row
-from schema.context import ContextInfo
+from schema.context import RequestContext
 from schema.types.base import PRIORITY
 from schema.types.labels import Label
 from services import types as domain
+from services.types import Row
+
+
+class LabelLoaders(Protocol):
+    """The loaders the types of this module read."""
+
+    @property
+    def label(self) -> DataLoader[int, Label | None]: ...
+
+
+ContextInfo = Info[RequestContext[LabelLoaders], None]
 
 
 @strawberry.type

@@ -8,13 +8,16 @@ from typing import Any, cast
 import orjson
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
-from db.statements import Row
-from schema.context import ContextInfo
+from schema.context import RequestContext
 from schema.ids import to_global_id
 from schema.types.base import JOB_KIND, JOB_STATUS, Node
-from schema.types.users import User
+from schema.types.users import User, UserLoaders
 from services import types as domain
+from services.types import Row
+
+ContextInfo = Info[RequestContext[UserLoaders], None]
 
 
 @strawberry.type

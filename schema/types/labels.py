@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from db.statements import Row
 from schema.ids import to_global_id
 from schema.types.base import Node, built
 from services import types as domain
+from services.types import Row
 
 
 @strawberry.type

@@ -1,34 +1,91 @@
 """The tracker's containment tree: workspaces hold projects, projects hold issues, issues hold
-comments; each refers to its parent and its children, so they share a module.
-
-Scalar fields are plain attributes filled from the row once; fields that cross a table
-reach a per-request dataloader through ``info.context.loaders`` (never by importing
-``resolvers``), so a nested query costs one batched query per level.
+comments; each refers to its parent and its children, so they share a module (the rest of
+what the package's docstring says holds here too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Protocol, cast
 
 import strawberry
+from aiodataloader import DataLoader
+from strawberry.types import Info
 
-from db.statements import Row
 from schema.connections import Connection, counter
-from schema.context import ContextInfo
-from schema.enums import IssueOrderField, OrderDirection
+from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey, RequestContext
 from schema.ids import to_global_id
-from schema.inputs import IssueFilter, IssueOrder
-from schema.relations import Relation, RelationLoaders, Then
+from schema.inputs import IssueFilter, IssueOrder, issue_query
+from schema.relations import Relation, RelationLoaders
+from schema.selection import SelectionInfo
+from schema.types import relation_loads as loads
 from schema.types.base import PRIORITY, STATUS, Node, built, deferred
-from schema.types.insights import IssueInsight
+from schema.types.insights import IssueInsight, LabelLoaders
 from schema.types.jobs import Job
 from schema.types.labels import Label
-from schema.types.users import Membership, User, joined_user
+from schema.types.users import Membership, User, UserLoaders
 from services import types as domain
 from services.issues import IssueQuery
 from services.pagination import Page, PageArgs
+from services.types import Row
+
+
+class TrackerLoaders(UserLoaders, LabelLoaders, Protocol):
+    """The loaders the tracker's types read (and the look-ahead, ``resolvers/prefetch.py``)."""
+
+    @property
+    def workspace(self) -> DataLoader[int, Workspace | None]: ...
+    @property
+    def project(self) -> DataLoader[int, Project | None]: ...
+    @property
+    def issue(self) -> DataLoader[int, Issue | None]: ...
+    @property
+    def issue_labels(self) -> DataLoader[int, list[Label]]: ...
+    @property
+    def issue_insight(self) -> DataLoader[int, IssueInsight | None]: ...
+    @property
+    def workspace_members(self) -> DataLoader[PageKey, Page[Membership]]: ...
+    @property
+    def workspace_member_count(self) -> DataLoader[int, int]: ...
+    @property
+    def workspace_projects(self) -> DataLoader[PageKey, Page[Project]]: ...
+    @property
+    def workspace_project_count(self) -> DataLoader[int, int]: ...
+    @property
+    def workspace_labels(self) -> DataLoader[PageKey, Page[Label]]: ...
+    @property
+    def workspace_label_count(self) -> DataLoader[int, int]: ...
+    @property
+    def project_issues(self) -> DataLoader[IssuePageKey, Page[Issue]]: ...
+    @property
+    def project_issue_count(self) -> DataLoader[tuple[int, IssueQuery], int]: ...
+    @property
+    def issue_comments(self) -> DataLoader[PageKey, Page[Comment]]: ...
+    @property
+    def issue_comment_count(self) -> DataLoader[int, int]: ...
+    @property
+    def workspace_jobs(self) -> DataLoader[JobPageKey, Page[Job]]: ...
+    @property
+    def workspace_job_count(self) -> DataLoader[JobCountKey, int]: ...
+
+
+class TrackerContext(RequestContext[TrackerLoaders], Protocol):
+    """The request as the tracker's types see it: also the look-ahead they start."""
+
+    async def prefetch_issues(
+        self,
+        info: SelectionInfo,
+        issues: Sequence[Issue],
+        project: Project | None = None,
+        *,
+        connection: bool = True,
+    ) -> None:
+        """Load what the field being resolved selects on ``issues`` up front."""
+        ...
+
+
+ContextInfo = Info[TrackerContext, None]
 
 
 @strawberry.type
@@ -188,43 +245,6 @@ class Project(Node):
         return Connection.of(page, count)
 
 
-def issue_query(filter: IssueFilter | None, order_by: IssueOrder | None) -> IssueQuery:
-    query = filter.to_query() if filter is not None else IssueQuery()
-    if order_by is not None:
-        query = IssueQuery(
-            **{
-                **query.__dict__,
-                "order_field": IssueOrderField(order_by.field).value,
-                "descending": order_by.direction is OrderDirection.DESC,
-            }
-        )
-    return query
-
-
-def _issue_project(issue: Issue) -> Awaitable[Project]:
-    return issue.loaders.project.load(issue.project_id)
-
-
-def _issue_identifier(issue: Issue) -> Awaitable[str]:
-    return Then(_issue_project(issue), lambda project: f"{project.key}-{issue.number}")
-
-
-def _issue_reporter(issue: Issue) -> User | Awaitable[User]:
-    joined = joined_user(issue.row, "reporter")
-    return joined if joined is not None else issue.loaders.user.load(issue.reporter_id)
-
-
-def _issue_assignee(issue: Issue) -> User | Awaitable[User | None] | None:
-    if issue.assignee_id is None:
-        return None
-    joined = joined_user(issue.row, "assignee")
-    return joined if joined is not None else issue.loaders.user.load(issue.assignee_id)
-
-
-def _issue_labels(issue: Issue) -> Awaitable[list[Label]]:
-    return issue.loaders.issue_labels.load(issue.pk)
-
-
 @strawberry.type
 class Issue(Node):
     number: int
@@ -238,12 +258,12 @@ class Issue(Node):
     # Relations (schema.relations): the look-ahead's values, else loaded when read.
     identifier: str = strawberry.field(
         description="Project key and number, e.g. ENG-42.",
-        default=Relation("identifier", _issue_identifier),
+        default=Relation("identifier", loads.issue_identifier),
     )
-    project: Project = strawberry.field(default=Relation("project", _issue_project))
-    reporter: User = strawberry.field(default=Relation("reporter", _issue_reporter))
-    assignee: User | None = strawberry.field(default=Relation("assignee", _issue_assignee))
-    labels: list[Label] = strawberry.field(default=Relation("labels", _issue_labels))
+    project: Project = strawberry.field(default=Relation("project", loads.issue_project))
+    reporter: User = strawberry.field(default=Relation("reporter", loads.issue_reporter))
+    assignee: User | None = strawberry.field(default=Relation("assignee", loads.issue_assignee))
+    labels: list[Label] = strawberry.field(default=Relation("labels", loads.issue_labels))
     pk: strawberry.Private[int]
     project_id: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
@@ -332,17 +352,12 @@ class Issue(Node):
         return await info.context.loaders.issue_insight.load(self.pk)
 
 
-def _comment_author(comment: Comment) -> User | Awaitable[User]:
-    joined = joined_user(comment.row, "author")
-    return joined if joined is not None else comment.loaders.user.load(comment.author_id)
-
-
 @strawberry.type
 class Comment(Node):
     body: str
     created_at: datetime
     # A relation (schema.relations): the look-ahead's value, else loaded when read.
-    author: User = strawberry.field(default=Relation("author", _comment_author))
+    author: User = strawberry.field(default=Relation("author", loads.comment_author))
     pk: strawberry.Private[int]
     issue_id: strawberry.Private[int]
     author_id: strawberry.Private[int]

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Protocol, cast
 
 import strawberry
+from aiodataloader import DataLoader
+from strawberry.types import Info
 
-from db.statements import Row
-from schema.context import ContextInfo
+from schema.context import RequestContext
 from schema.ids import to_global_id
 from schema.types.base import ROLE, Node, built
 from services import types as domain
+from services.types import Row
+
+
+class UserLoaders(Protocol):
+    """The loaders the types of this module read."""
+
+    @property
+    def user(self) -> DataLoader[int, User | None]: ...
+
+
+ContextInfo = Info[RequestContext[UserLoaders], None]
 
 
 @strawberry.type
