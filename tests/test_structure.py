@@ -2,9 +2,7 @@
 imported): no import cycles, no module over 400 lines, Strawberry's and graphql-core's
 internals only in the compat module, and the layer rule of docs/architecture.md ("Layers").
 
-Each check reports every offender. The ``KNOWN_*`` lists below hold today's offenders, which
-issue 14 is removing; a check also fails when a listed offender no longer offends, so the lists
-can only shrink.
+Each check reports every offender; none is allowed.
 """
 
 from __future__ import annotations
@@ -22,17 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # "Framework internals").
 COMPAT_MODULE = "execution/compat.py"
 MAX_LINES = 400
-
-# -- the allow-lists (issue 14: being removed) -------------------------------------------------
-
-# issue 14: being removed. Modules over MAX_LINES lines.
-KNOWN_LONG_MODULES: frozenset[str] = frozenset({})
-# issue 14: being removed. Import cycles, each given as the set of its modules.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({})
-# issue 14: being removed. (module, imported internal) pairs outside COMPAT_MODULE.
-KNOWN_INTERNAL_IMPORTS: frozenset[tuple[str, str]] = frozenset()
-# issue 14: being removed. (importing module, imported module) pairs against the layer table.
-KNOWN_LAYER_BREAKS: frozenset[tuple[str, str]] = frozenset()
 
 # -- the rules ---------------------------------------------------------------------------------
 
@@ -261,18 +248,9 @@ def describe(offender: Any) -> str:
     return str(offender)
 
 
-def check(
-    what: str,
-    offenders: set[Any],
-    known: frozenset[Any],
-    explain: Callable[[Any], str] = describe,
-) -> None:
-    """Fail on any offender not in ``known`` (said by ``explain``), and on any entry of
-    ``known`` that no longer offends (the list can only shrink)."""
-    new = sorted(map(explain, offenders - known))
-    gone = sorted(map(describe, known - offenders))
-    problems = [f"{what}: {item}" for item in new]
-    problems += [f"no longer true, drop it from the allow-list: {what}: {item}" for item in gone]
+def check(what: str, offenders: set[Any], explain: Callable[[Any], str] = describe) -> None:
+    """Fail on any offender (each said by ``explain``)."""
+    problems = [f"{what}: {item}" for item in sorted(map(explain, offenders))]
     assert not problems, "\n" + "\n".join(problems)
 
 
@@ -282,7 +260,7 @@ def test_no_import_cycles() -> None:
     def explain(component: frozenset[str]) -> str:
         return f"{describe(component)}, e.g. {' -> '.join(a_cycle_through(component, graph))}"
 
-    check("import cycle", cycles(graph), KNOWN_CYCLES, explain)
+    check("import cycle", cycles(graph), explain)
 
 
 def test_no_module_over_the_line_limit() -> None:
@@ -291,7 +269,7 @@ def test_no_module_over_the_line_limit() -> None:
         for module in product_modules().values()
         if len(module.path.read_text().splitlines()) > MAX_LINES
     }
-    check(f"over {MAX_LINES} lines", long, KNOWN_LONG_MODULES)
+    check(f"over {MAX_LINES} lines", long)
 
 
 def test_framework_internals_only_in_the_compat_module() -> None:
@@ -303,7 +281,7 @@ def test_framework_internals_only_in_the_compat_module() -> None:
         for imported in imports_of(module)
         if (internal := internal_import(imported)) is not None
     }
-    check("framework internal imported", found, KNOWN_INTERNAL_IMPORTS)
+    check("framework internal imported", found)
 
 
 def test_layers_import_only_what_the_table_allows() -> None:
@@ -319,4 +297,4 @@ def test_layers_import_only_what_the_table_allows() -> None:
                 allowed = name in SEEDING_IMPORTERS
             if not allowed:
                 breaks.add((name, target))
-    check("layer break (importer, imported)", breaks, KNOWN_LAYER_BREAKS)
+    check("layer break (importer, imported)", breaks)
