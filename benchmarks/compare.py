@@ -8,9 +8,10 @@ interleaved.
 `make bench` runs its servers one after another, a few minutes each; on a VM whose speed moves
 by ±30% within minutes, a ratio between two servers then measures the machine as much as the
 code (docs/performance.md, "The per-request cost"). Here every server is started once, pinned
-to the same server CPU (only the one under load does any work), and the load points take
-turns: for each round, workload and concurrency, every server gets ``--duration`` seconds of
-wrk, in an order that rotates from round to round. A ratio is then taken within one round (the
+to the same server CPU, and the load points take turns, each after every server is idle
+(one working off the requests wrk abandoned at the end of its turn would share the CPU):
+for each round, workload and concurrency, every server gets ``--duration`` seconds of wrk,
+in an order that rotates from round to round. A ratio is then taken within one round (the
 same minute of the machine for both servers), and the report gives its median and range over
 the rounds, beside each server's median req/s and p99. Reads only (W1, W1-small, W2): a
 write workload's turns would change what the other servers read after it.
@@ -36,7 +37,7 @@ from typing import Any
 
 from benchmarks import benchdb, load, workloads
 from benchmarks.common import RESULTS, W2_NUMBERS, cores, load_settings
-from benchmarks.run import probe_body, write_project_id
+from benchmarks.run import probe_body, wait_idle, write_project_id
 from benchmarks.servers import (
     PORTS,
     Server,
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     servers = {name: Server(s, log_dir, data.token) for name, s in specs.items()}
     turns: dict[tuple[str, int], dict[str, list[float]]] = {}
-    p99: dict[tuple[str, int], dict[str, list[float]]] = {}
+    p99: dict[tuple[str, int], dict[str, list[float | None]]] = {}
     try:
         bodies: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {}
         for name, server in servers.items():
@@ -155,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                         if w.name not in bodies[name]:
                             continue
                         text, numbers = bodies[name][w.name]
+                        # Every server idle first: a server still working off the requests
+                        # wrk abandoned at the end of its turn would share the CPU with this one.
+                        for other in servers.values():
+                            wait_idle(other, max_wait=60)
                         point = load.run_wrk(
                             wrk,
                             servers[name].spec.url,
@@ -166,10 +171,13 @@ def main(argv: list[str] | None = None) -> int:
                             numbers=numbers,
                             seed=load.WRK_SEED + c + round_no,
                         )
-                        if not point.get("ok"):
-                            raise SystemExit(f"{name} {w.name} c={c}: {point.get('problem')}")
-                        turns.setdefault((w.name, c), {}).setdefault(name, []).append(point["rps"])
-                        p99.setdefault((w.name, c), {}).setdefault(name, []).append(point["p99_ms"])
+                        ok = bool(point.get("ok"))
+                        if not ok:  # e.g. no answer within the turn: counted as nothing done
+                            log(f"  {name} {w.name} c={c}: {point.get('problem')}")
+                        rps = point.get("rps", 0.0) if ok else 0.0
+                        turns.setdefault((w.name, c), {}).setdefault(name, []).append(rps)
+                        late = point.get("p99_ms") if ok else None
+                        p99.setdefault((w.name, c), {}).setdefault(name, []).append(late)
             log(f"round {round_no + 1}/{args.rounds} done")
     finally:
         for server in servers.values():
@@ -181,7 +189,7 @@ def report(
     args: argparse.Namespace,
     stem: str,
     turns: dict[tuple[str, int], dict[str, list[float]]],
-    p99: dict[tuple[str, int], dict[str, list[float]]],
+    p99: dict[tuple[str, int], dict[str, list[float | None]]],
 ) -> int:
     command = "python -m benchmarks.compare " + " ".join(sys.argv[1:])
     points = []
@@ -209,9 +217,13 @@ def report(
                 }
             )
             ratio = f"{share['median']}\u00d7 [{share['min']}-{share['max']}]" if share else ""
+            answered = [v for v in p99[(workload, c)][name] if v is not None]
+            late = f"{statistics.median(answered):,.1f}" if answered else "-"
+            failed = len(values) - len(answered)
+            note = f" ({failed} of {len(values)} turns failed)" if failed else ""
             lines.append(
-                f"| {workload} | {c} | {name} | {statistics.median(values):,.1f} | "
-                f"{statistics.median(p99[(workload, c)][name]):.1f} | {ratio} |"
+                f"| {workload} | {c} | {name} | {statistics.median(values):,.1f}{note} | "
+                f"{late} | {ratio} |"
             )
     out = RESULTS / f"compare-{stem}"
     out.with_suffix(".json").write_text(

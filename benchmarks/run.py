@@ -245,17 +245,17 @@ def count_server_sql(
         server.wait_ready(probe_body(server_spec))
         project_id = write_project_id(server)
         bodies = {w.name: workloads.body(server_spec.dialect, w, project_id) for w in chosen}
-        # Warm-up: every pooled connection opened and its driver caches (type introspection,
-        # prepared statements) filled before anything is counted.
-        for w in chosen:
-            body = bodies[w.name]
-            for _ in range(1 if w.writes or body is None else 10):
-                if body is not None:
-                    server.post(body)
+        # Warm-up, right before each count: every pooled connection opened and its driver
+        # caches (type introspection, prepared statements) filled before anything is counted.
+        # The pool hands connections out in turn, so another workload's requests in between
+        # would shift which connection each statement of the counted request lands on (one
+        # its warm-up never gave that statement). 25 rounds cover a pool of 10 twice.
         for w in chosen:
             body = bodies[w.name]
             if body is None:
                 continue
+            for _ in range(1 if w.writes else 25):
+                server.post(body)
             (status, answer), capture = statement_log.capture(lambda b=body: server.post(b))
             ok, problem, _ = workloads.check_answer(server_spec.dialect, w, answer)
             entry = capture.summary()
