@@ -35,7 +35,6 @@ from app.state import AppState
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from jobs.queue import ArqJobQueue, RedisJobEvents, connect
 from resolvers.context import JobWiring
-from services.job_kind import ImportSettings
 from services.jobs import JobLimits
 
 
@@ -50,12 +49,8 @@ def job_wiring(settings: Settings, redis: ArqRedis, tracing: Tracing | None = No
             max_attempts=settings.job_max_attempts,
             idempotency_window=timedelta(hours=settings.idempotency_window_hours),
         ),
-        imports=ImportSettings(
-            max_bytes=settings.import_max_bytes,
-            batch_size=settings.import_batch_size,
-            create_unknown_labels=settings.import_create_unknown_labels,
-        ),
-        export_ttl=timedelta(hours=settings.export_ttl_hours),
+        imports=settings.import_settings(),
+        export_ttl=settings.export_settings().ttl,
         download_path=DOWNLOAD_PATH,
         trace_carrier=tracing.carrier if tracing is not None else None,
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.job_kind import ExportSettings, ImportSettings
 
 
 def to_async_database_url(url: str) -> str:
@@ -133,6 +136,19 @@ class Settings(BaseSettings):
         return to_async_database_url(value) if value else value
 
     dev_demo_email: str = Field(default="demo@example.com")
+
+    def import_settings(self) -> ImportSettings:
+        """What imports run with: the API checks an upload against it, the worker runs it."""
+        return ImportSettings(
+            max_bytes=self.import_max_bytes,
+            batch_size=self.import_batch_size,
+            create_unknown_labels=self.import_create_unknown_labels,
+        )
+
+    def export_settings(self) -> ExportSettings:
+        return ExportSettings(
+            chunk_bytes=self.export_chunk_bytes, ttl=timedelta(hours=self.export_ttl_hours)
+        )
 
 
 @lru_cache(maxsize=1)

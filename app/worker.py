@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from arq import cron
@@ -17,7 +16,6 @@ from app.settings import Settings, get_settings
 from jobs.deps import WorkerConfig, build_deps
 from jobs.functions import worker_functions
 from jobs.sweeper import clean_up, sweep
-from services.job_kind import ExportSettings, ImportSettings
 from services.triage import build_provider
 
 
@@ -33,15 +31,8 @@ def worker_config(settings: Settings) -> WorkerConfig:
         stale_after_seconds=settings.job_stale_after_seconds,
         retry_backoff_seconds=settings.job_retry_backoff_seconds,
         retention_days=settings.job_retention_days,
-        imports=ImportSettings(
-            max_bytes=settings.import_max_bytes,
-            batch_size=settings.import_batch_size,
-            create_unknown_labels=settings.import_create_unknown_labels,
-        ),
-        exports=ExportSettings(
-            chunk_bytes=settings.export_chunk_bytes,
-            ttl=timedelta(hours=settings.export_ttl_hours),
-        ),
+        imports=settings.import_settings(),
+        exports=settings.export_settings(),
     )
 
 
