@@ -140,9 +140,15 @@ class ChildProcess:
             return await self.process.wait()
 
     async def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs, exactly like a crashed machine."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
+        """SIGKILL: no shutdown handler runs, exactly like a crashed machine. A process in a
+        group of its own takes the group with it: `serve --workers N`'s workers would outlive
+        their parent otherwise (orphans holding the test database after a timed-out test)."""
+        if self.process is not None:
+            if self.own_group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+            elif self.process.returncode is None:
+                self.process.kill()
             await self.process.wait()
         await self.collect_output()
 
@@ -167,7 +173,7 @@ class ServeProcess(ChildProcess):
         self.port = free_port()
         self.workers = workers
         argv = [*CLI, "serve", "--port", str(self.port), "--workers", str(workers)]
-        super().__init__(argv, cli_env(settings, **env), keep_lines=300)
+        super().__init__(argv, cli_env(settings, **env), keep_lines=300, own_group=True)
 
     @property
     def url(self) -> str:
