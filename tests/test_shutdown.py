@@ -54,13 +54,17 @@ CREATE_ISSUE = (
 
 
 async def connection_refused(port: int, within: float = 5) -> bool:
-    """True once a new TCP connection to ``port`` is refused (polls for ``within`` seconds)."""
+    """True once a new TCP connection to ``port`` is refused (polls for ``within`` seconds).
+
+    A connect that was still in the listen backlog when the server closed its socket is reset
+    rather than refused: the kernel answers both with RST, so both count.
+    """
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(within):
             while True:
                 try:
                     _, writer = await asyncio.open_connection("127.0.0.1", port)
-                except ConnectionRefusedError:
+                except (ConnectionRefusedError, ConnectionResetError):
                     return True
                 writer.close()
                 with contextlib.suppress(OSError):
