@@ -87,6 +87,7 @@ class Loaders:
 
     def __init__(self, source: LoaderSource) -> None:
         self._source = source
+        self.people: dict[int, User] = {}
 
     @cached_property
     def user(self) -> DataLoader[int, User | None]:
@@ -201,7 +202,9 @@ class Loaders:
         return loader
 
     def clear(self) -> None:
-        """Drop every loader built so far, with its cache (``Context.release``)."""
+        """Drop every loader built so far, with its cache, and the people built from rows
+        (``Context.release``: after a write, reads see it)."""
+        self.people.clear()
         for name, value in list(vars(self).items()):
             if isinstance(value, DataLoader):
                 value.clear_all()

@@ -42,14 +42,14 @@ def issue_identifier(issue: _IssueSource) -> Awaitable[str]:
 
 
 def issue_reporter(issue: _IssueSource) -> User | Awaitable[User]:
-    joined = joined_user(issue.row, "reporter")
+    joined = joined_user(issue.row, "reporter", issue.loaders.people)
     return joined if joined is not None else issue.loaders.user.load(issue.reporter_id)
 
 
 def issue_assignee(issue: _IssueSource) -> User | Awaitable[User | None] | None:
     if issue.assignee_id is None:
         return None
-    joined = joined_user(issue.row, "assignee")
+    joined = joined_user(issue.row, "assignee", issue.loaders.people)
     return joined if joined is not None else issue.loaders.user.load(issue.assignee_id)
 
 
@@ -58,5 +58,5 @@ def issue_labels(issue: _IssueSource) -> Awaitable[list[Label]]:
 
 
 def comment_author(comment: _CommentSource) -> User | Awaitable[User]:
-    joined = joined_user(comment.row, "author")
+    joined = joined_user(comment.row, "author", comment.loaders.people)
     return joined if joined is not None else comment.loaders.user.load(comment.author_id)

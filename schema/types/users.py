@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Protocol, cast
 
 import strawberry
@@ -20,9 +21,13 @@ class UserLoaders(Protocol):
 
     @property
     def user(self) -> DataLoader[int, User | None]: ...
+    @property
+    def people(self) -> dict[int, User]: ...
 
 
 ContextInfo = Info[RequestContext[UserLoaders], None]
+# A user's id, name, email and visible_to_viewer columns, by name.
+UserColumns = tuple[str, str, str, str]
 
 
 @strawberry.type
@@ -36,18 +41,21 @@ class User(Node):
     visible_to_viewer: strawberry.Private[bool]
 
     @classmethod
-    def from_row(cls, row: Row, prefix: str = "") -> User:
-        """From ``UserReads``, or joined to another row under ``prefix``: ``email`` is
+    def from_row(
+        cls, row: Row, columns: UserColumns = ("id", "name", "email", "visible_to_viewer")
+    ) -> User:
+        """From ``UserReads``, or joined to another row (``joined_user``): ``email`` is
         already null where the viewer may not see it."""
-        pk = row[prefix + "id"]
+        id_column, name_column, email_column, visible_column = columns
+        pk = row[id_column]
         return built(
             cls,
             {
                 "id": to_global_id("User", pk),
-                "name": row[prefix + "name"],
-                "email": row[prefix + "email"],
+                "name": row[name_column],
+                "email": row[email_column],
                 "pk": pk,
-                "visible_to_viewer": row[prefix + "visible_to_viewer"],
+                "visible_to_viewer": row[visible_column],
             },
         )
 
@@ -58,16 +66,29 @@ class User(Node):
         )
 
 
-def joined_user(row: Row | None, name: str) -> User | None:
-    """The user read with ``row`` as ``<name>.…`` (``services.users.joined_user``), if any."""
+@cache
+def _joined_columns(name: str) -> UserColumns:
+    """The column names of the user joined as ``<name>.…`` (``services.users.joined_user``)."""
+    return (f"{name}.id", f"{name}.name", f"{name}.email", f"{name}.visible_to_viewer")
+
+
+def joined_user(row: Row | None, name: str, people: dict[int, User]) -> User | None:
+    """The user read with ``row`` as ``<name>.…``, if any; ``people`` (the request's, see
+    ``schema.relations.RelationLoaders.people``) keeps one object per person."""
     if row is None:
         return None
-    prefix = name + "."
+    columns = _joined_columns(name)
     try:
-        pk = row[prefix + "id"]
+        pk = row[columns[0]]
     except KeyError:  # a row read without that join
         return None
-    return None if pk is None else User.from_row(row, prefix)
+    if pk is None:
+        return None
+    user = people.get(pk)
+    if user is None:
+        # The viewer's view of this person is the same in every row of the request.
+        user = people[pk] = User.from_row(row, columns)
+    return user
 
 
 @strawberry.type
