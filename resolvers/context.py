@@ -23,6 +23,7 @@ from resolvers.wiring import ContextWiring
 from schema.selection import SelectionInfo
 from schema.types import Issue, Project
 from services.auth import current_roles
+from services.issue_relations import NO_RELATIONS, IssueRelations
 from services.pagination import PageArgs
 from services.types import Role, Statements
 from services.viewer import Viewer
@@ -143,10 +144,14 @@ class Context(BaseContext):
         project: Project | None = None,
         *,
         connection: bool = True,
+        nested: IssueRelations = NO_RELATIONS,
     ) -> None:
         """Load what the field being resolved will ask of these issues, up front: under its
-        ``edges { node }`` (a connection) or, with ``connection=False``, its own selection."""
-        await prefetch.prefetch_issues(self, info, issues, connection=connection, project=project)
+        ``edges { node }`` (a connection) or, with ``connection=False``, its own selection;
+        less what their rows brought along (``nested``)."""
+        await prefetch.prefetch_issues(
+            self, info, issues, connection=connection, project=project, nested=nested
+        )
 
     # -- jobs ---------------------------------------------------------------------------------
 

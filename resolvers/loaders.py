@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
+from resolvers.prefetch import issue_with_relations
 from resolvers.services import Services
 from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey
 from schema.entities import COMMENT, ISSUE, JOB, LABEL, PROJECT, USER, WORKSPACE, Entity
@@ -31,6 +32,7 @@ from schema.types import (
     User,
     Workspace,
 )
+from schema.types.labels import label_builder
 from services.errors import DomainError
 from services.issues import IssueQuery
 from services.pagination import Page
@@ -150,9 +152,19 @@ class Loaders:
 
     @cached_property
     def project_issues(self) -> DataLoader[IssuePageKey, Page[Issue]]:
-        return self._paged(
-            "project_issues", lambda s: s.issue_reads.pages, partial(Issue.from_row, loaders=self)
-        )
+        """Keyed ``(project, page args, query, relations)``: the relations come in each
+        issue's row (``services.issue_relations``)."""
+
+        async def fetch(parents: list[int], rest: tuple[Any, ...]) -> dict[int, Page[Issue]]:
+            args, query, relations = rest
+            pages = await self._services.issue_reads.pages(parents, args, query, relations)
+            build = partial(
+                issue_with_relations, self, relations=relations, label_of=label_builder()
+            )
+            return {project: page.map(build) for project, page in pages.items()}
+
+        empty: Page[Issue] = Page.empty()
+        return self._loader("project_issues", self._grouped(fetch, empty))
 
     @cached_property
     def project_issue_count(self) -> DataLoader[tuple[int, IssueQuery], int]:
@@ -239,14 +251,7 @@ class Loaders:
 
     async def _issue_labels(self, issue_ids: Sequence[int]) -> list[list[Label]]:
         per_issue = await self._services.label_reads.for_issues(issue_ids)
-        converted: dict[int, Label] = {}  # one GraphQL object per distinct label
-
-        def label_of(row: Row) -> Label:
-            label = converted.get(row["id"])
-            if label is None:
-                label = converted[row["id"]] = Label.from_row(row)
-            return label
-
+        label_of = label_builder()
         return [[label_of(row) for row in rows] for rows in per_issue]
 
     # -- pages and counts per parent ---------------------------------------------------------

@@ -13,64 +13,18 @@ all of them through the same dataloaders (one batch per relation), and sets them
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
 
 from graphql import GraphQLError
 
-from schema.selection import Selected, SelectionInfo, selection, under
+from schema.issue_lookahead import CommentsPlan, issue_plan, page_args_of
+from schema.selection import SelectionInfo
 from schema.types import Comment, Issue, Label, Project
-from schema.types.tracker import TrackerContext
+from schema.types.tracker import TrackerContext, TrackerLoaders
 from services.errors import DomainError
-from services.issue_reads import IssueFound
-from services.pagination import PageArgs
-
-
-@dataclass(frozen=True)
-class _CommentsPlan:
-    field: Selected
-
-
-@dataclass(frozen=True)
-class IssuePlan:
-    """Which relations the selected issue fields read (worked out once per field)."""
-
-    project: bool
-    labels: bool
-    comments: tuple[_CommentsPlan, ...]
-
-    @classmethod
-    def of(cls, fields: Sequence[Selected]) -> IssuePlan:
-        names = {f.name for f in fields}
-        return cls(
-            project=bool(names & {"project", "identifier"}),
-            labels="labels" in names,
-            comments=tuple(_CommentsPlan(f) for f in fields if f.name == "comments"),
-        )
-
-
-def issue_plan(info: SelectionInfo, *, connection: bool) -> IssuePlan:
-    """The plan for the issues a field returns: the field's own selection, or with
-    ``connection`` the selection under its ``edges { node }``."""
-    found = selection(info)
-    key = "issues:connection" if connection else "issues"
-    plan: IssuePlan | None = found.memo.get(key)
-    if plan is None:
-        fields = under(found.fields, "edges", "node") if connection else found.fields
-        plan = found.memo[key] = IssuePlan.of(fields)
-    return plan
-
-
-def _page_args(context: TrackerContext, field: Selected, variables: dict[str, Any]) -> PageArgs:
-    """The same page arguments the field's own resolver will compute (validated the same)."""
-    return context.page_args(
-        field.argument("first", variables),
-        field.argument("after", variables),
-        field.argument("last", variables),
-        field.argument("before", variables),
-    )
+from services.issue_relations import NO_RELATIONS, IssueFound, IssueRelations
+from services.types import Row
 
 
 async def prefetch_issues(
@@ -80,8 +34,10 @@ async def prefetch_issues(
     *,
     connection: bool,
     project: Project | None = None,
+    nested: IssueRelations = NO_RELATIONS,
 ) -> None:
-    """Prefetch the relations the field being resolved selects on ``issues``."""
+    """Prefetch the relations the field being resolved selects on ``issues`` and their rows
+    did not bring along (``nested``: what the read that made them asked for)."""
     if not issues:
         return
     plan = issue_plan(info, connection=connection)
@@ -101,53 +57,42 @@ async def prefetch_issues(
         for issue, issue_labels in zip(issues, per_issue, strict=True):
             issue.labels = issue_labels
 
-    async def comments(wanted: _CommentsPlan) -> None:
+    async def comments(wanted: CommentsPlan) -> None:
         try:
-            args = _page_args(context, wanted.field, info.variable_values)
-            pages = await loaders.issue_comments.load_many([(i.pk, args) for i in issues])
+            args = page_args_of(context, wanted.field, info.variable_values)
         except (GraphQLError, DomainError, ValueError, TypeError):
             return  # bad arguments: the field itself reports them when it resolves
-        for issue, page in zip(issues, pages, strict=True):
+        pending = [i for i in issues if not (i.loaded_comments and args in i.loaded_comments)]
+        if not pending:
+            return
+        try:
+            pages = await loaders.issue_comments.load_many([(i.pk, args) for i in pending])
+        except (GraphQLError, DomainError, ValueError, TypeError):
+            return
+        for issue, page in zip(pending, pages, strict=True):
             if issue.loaded_comments is None:
                 issue.loaded_comments = {}
             issue.loaded_comments[args] = page
 
     # Started together, the loads land in the same loader tick: one batch per relation.
+    wants_labels = plan.labels and not nested.labels
     await asyncio.gather(
-        *([labels()] if plan.labels else []), *(comments(c) for c in plan.comments)
+        *([labels()] if wants_labels else []), *(comments(c) for c in plan.comments)
     )
 
 
-@dataclass(frozen=True)
-class NestedRelations:
-    """What the statement that reads one issue can bring along in its row."""
-
-    labels: bool
-    comments: PageArgs | None
-
-
-def nested_relations(context: TrackerContext, info: SelectionInfo) -> NestedRelations:
-    """The relations the field being resolved selects on its one issue: its labels, and its
-    comment page when exactly one is selected with arguments that check out (anything else
-    is left to the loaders, which report bad arguments on the field itself)."""
-    plan = issue_plan(info, connection=False)
-    comments = None
-    if len(plan.comments) == 1:
-        try:
-            comments = _page_args(context, plan.comments[0].field, info.variable_values)
-        except (GraphQLError, DomainError, ValueError, TypeError):
-            comments = None
-    return NestedRelations(plan.labels, comments)
-
-
-def prime_nested(
-    context: TrackerContext, issue: Issue, found: IssueFound, wanted: NestedRelations
-) -> None:
-    """Hand what came in the issue's row to its loaders, so that the prefetch that follows
-    finds it there (no statement of its own)."""
-    loaders = context.loaders
+def issue_with_relations(
+    loaders: TrackerLoaders,
+    found: IssueFound,
+    relations: IssueRelations,
+    label_of: Callable[[Row], Label] = Label.from_row,
+) -> Issue:
+    """The issue of a read's row, with the relations that came in it (``relations``: what
+    the read asked for; ``label_of``: a batch's ``label_builder``)."""
+    issue = Issue.from_row(found.row, loaders)
     if found.labels is not None:
-        loaders.issue_labels.prime(issue.pk, [Label.from_row(row) for row in found.labels])
-    if found.comments is not None and wanted.comments is not None:
+        issue.labels = [label_of(row) for row in found.labels]
+    if found.comments is not None and relations.comments is not None:
         page = found.comments.map(partial(Comment.from_row, loaders=loaders))
-        loaders.issue_comments.prime((issue.pk, wanted.comments), page)
+        issue.loaded_comments = {relations.comments: page}
+    return issue

@@ -13,6 +13,7 @@ from resolvers.context import Context, ResolverInfo
 from schema.connections import Connection, constant
 from schema.entities import ENTITIES
 from schema.ids import from_global_id, pk_of
+from schema.issue_lookahead import issue_relations
 from schema.types import Issue, Job, Node, Project, User, Workspace
 from services.issues import PROJECT_PREFIX
 
@@ -108,20 +109,16 @@ class Query:
         context = info.context
         reads = context.services.issue_reads
         # The labels and the comment page it selects come in the issue's own row (one
-        # statement); the prefetch below then finds them in the loaders.
-        wanted = prefetch.nested_relations(context, info)
-        found = await reads.get_by_identifier(
-            workspace_slug, identifier, labels=wanted.labels, comments=wanted.comments
-        )
+        # statement); the prefetch below loads only what did not.
+        relations = issue_relations(info, connection=False)
+        found = await reads.get_by_identifier(workspace_slug, identifier, relations)
         if found is None:
             return None
-        row = found.row
-        issue = Issue.from_row(row, context.loaders)
-        project = Project.from_row(row, prefix=PROJECT_PREFIX)  # joined to the issue's row
+        issue = prefetch.issue_with_relations(context.loaders, found, relations)
+        project = Project.from_row(found.row, prefix=PROJECT_PREFIX)  # joined to the issue's row
         context.loaders.issue.prime(issue.pk, issue)
         context.loaders.project.prime(project.pk, project)
-        prefetch.prime_nested(context, issue, found, wanted)
-        await context.prefetch_issues(info, [issue], connection=False)
+        await context.prefetch_issues(info, [issue], connection=False, nested=relations)
         return issue
 
     @strawberry.field

@@ -14,13 +14,14 @@ from collections.abc import Sized
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from services.issue_relations import IssueRelations
 from services.issues import IssueQuery
 from services.pagination import PageArgs
 from services.types import JobKind, JobStatus
 from services.viewer import Viewer
 
 PageKey = tuple[int, PageArgs]
-IssuePageKey = tuple[int, PageArgs, IssueQuery]
+IssuePageKey = tuple[int, PageArgs, IssueQuery, IssueRelations]
 JobPageKey = tuple[int, PageArgs, JobStatus | None, JobKind | None]
 JobCountKey = tuple[int, JobStatus | None, JobKind | None]
 

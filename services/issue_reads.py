@@ -21,14 +21,11 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.models import Issue, IssueLabel, IssuePriority, IssueStatus, Label, Project, Workspace
 from db.statements import Prepared, Row, Statements
-from services.comments import COMMENT_ORDER, COMMENTS
-from services.errors import DomainError
-from services.labels import LABELS
-from services.nested_pages import nested_page, nested_page_of, nested_rows, page_values
+from services.issue_relations import NO_RELATIONS, IssueFound, IssueRelations, NestedRead
 from services.pagination import (
     Listing,
     Page,
@@ -200,19 +197,6 @@ SEARCH_COUNT = Prepared(
 )
 
 
-_LABEL_NAMES = [c.name for c in LABELS.columns]
-
-
-@dataclass(frozen=True)
-class IssueFound:
-    """The issue's row (its project's columns prefixed ``PROJECT_PREFIX``) and the relations
-    asked for (None: not asked)."""
-
-    row: Row
-    labels: list[Row] | None
-    comments: Page[Row] | None
-
-
 def _issue_select() -> Any:
     return (
         ISSUES.select(*(c.label(PROJECT_PREFIX + c.name) for c in PROJECTS.columns))
@@ -227,42 +211,10 @@ def _issue_select() -> Any:
     )
 
 
-def _labels_column() -> Any:
-    """The issue's labels by name, as LABELS_OF_ISSUES reads them for a batch of issues."""
-    return (
-        select(
-            func.array_agg(
-                aggregate_order_by(func.row(*LABELS.columns), _labels.c.name, _labels.c.id)
-            )
-        )
-        .select_from(_issue_labels.join(_labels, _labels.c.id == _issue_labels.c.label_id))
-        .where(_issue_labels.c.issue_id == _issues.c.id)
-        .scalar_subquery()
-    )
-
-
 @lru_cache(maxsize=64)
-def _statement(labels: bool, comments: PageArgs | None) -> tuple[Prepared, list[str]]:
-    """The statement for one combination of relations (a page's shape, not its values, keys
-    it: ``comments`` comes in with its values erased)."""
-    extra = []
-    if labels:
-        extra.append(_labels_column().label("_labels"))
-    names: list[str] = []
-    if comments is not None:
-        column, names = nested_page(COMMENTS, COMMENT_ORDER, comments, _issues.c.id, _issues)
-        extra.append(column.label("_comments"))
-    return Prepared(_issue_select().add_columns(*extra)), names
-
-
-def _shape_of(args: PageArgs) -> PageArgs:
-    """``args`` with only what decides the statement's shape (which cursors, which way)."""
-    return PageArgs(
-        first=None if args.backward else 1,
-        after="" if args.after is not None else None,
-        last=1 if args.backward else None,
-        before="" if args.before is not None else None,
-    )
+def _statement(relations: tuple[ColumnElement[Any], ...]) -> Prepared:
+    """The lookup with one combination of relation columns (``NestedRead.columns``)."""
+    return Prepared(_issue_select().add_columns(*relations))
 
 
 async def issue_by_identifier(
@@ -271,53 +223,31 @@ async def issue_by_identifier(
     project_key: str,
     number: int,
     workspace_slug: str,
-    *,
-    labels: bool = False,
-    comments: PageArgs | None = None,
+    relations: IssueRelations = NO_RELATIONS,
 ) -> IssueFound | None:
-    """The viewer's issue ``<project_key>-<number>`` of the workspace, or None; with
-    ``labels`` its labels, with ``comments`` that page of its comments, in the same row."""
-    window: dict[str, Any] = {}
-    if comments is not None:
-        try:
-            window = page_values(comments, COMMENT_ORDER)
-        except DomainError:
-            comments = None  # a bad cursor: the comments field reports it when it resolves
-    statement, names = _statement(labels, None if comments is None else _shape_of(comments))
+    """The viewer's issue ``<project_key>-<number>`` of the workspace (its project's columns
+    prefixed ``PROJECT_PREFIX``), or None; with the ``relations`` in the same row."""
+    nested = NestedRead.of(relations)
     values: dict[str, Any] = {
         "slug": workspace_slug,
         "key": project_key,
         "number": number,
         "workspaces": viewer.workspace_ids,
         "viewer": viewer.user_id,
-        **window,
+        **nested.values,
     }
-    rows = await db.fetch(statement, values)
-    if not rows:
-        return None
-    row = rows[0]
-    return IssueFound(
-        row,
-        nested_rows(row["_labels"], _LABEL_NAMES) if labels else None,
-        None
-        if comments is None
-        else nested_page_of(row["_comments"], names, comments, COMMENT_ORDER),
-    )
+    rows = await db.fetch(_statement(nested.columns), values)
+    return nested.found(rows[0]) if rows else None
 
 
 class IssueReads(TenantReads):
     listing = ISSUES
 
     async def get_by_identifier(
-        self,
-        workspace_slug: str,
-        identifier: str,
-        *,
-        labels: bool = False,
-        comments: PageArgs | None = None,
+        self, workspace_slug: str, identifier: str, relations: IssueRelations = NO_RELATIONS
     ) -> IssueFound | None:
         """The issue with its project's columns (prefixed ``PROJECT_PREFIX``), or None; with
-        ``labels`` / ``comments`` those relations too, in the same statement."""
+        the ``relations`` too, in the same statement."""
         match = IDENTIFIER_RE.fullmatch(identifier.strip())
         if match is None or not self.viewer.workspace_ids:
             return None
@@ -327,14 +257,22 @@ class IssueReads(TenantReads):
             match.group(1).upper(),
             int(match.group(2)),
             workspace_slug,
-            labels=labels,
-            comments=comments,
+            relations,
         )
 
     async def pages(
-        self, project_ids: Sequence[int], args: PageArgs, query: IssueQuery
-    ) -> dict[int, Page[Row]]:
-        return await self.pages_per_parent(project_ids, args, query.sort, query)
+        self,
+        project_ids: Sequence[int],
+        args: PageArgs,
+        query: IssueQuery,
+        relations: IssueRelations = NO_RELATIONS,
+    ) -> dict[int, Page[IssueFound]]:
+        """A page of issues per project, each with the ``relations`` in its row."""
+        nested = NestedRead.of(relations)
+        pages = await self.pages_per_parent(
+            project_ids, args, query.sort, query, nested.columns, nested.values
+        )
+        return {project: page.map(nested.found) for project, page in pages.items()}
 
     async def counts(self, project_ids: Sequence[int], query: IssueQuery) -> dict[int, int]:
         return await self.counts_per_parent(project_ids, query)

@@ -32,25 +32,13 @@ from services.pagination import (
 )
 
 
-class NamedRecord:
-    """A nested record (a tuple) read by column name like a top-level row."""
-
-    __slots__ = ("_index", "_values")
-
-    def __init__(self, values: tuple[Any, ...], index: dict[str, int]) -> None:
-        self._values = values
-        self._index = index
-
-    def __getitem__(self, key: str | int) -> Any:
-        return self._values[key if isinstance(key, int) else self._index[key]]
-
-
 def nested_rows(records: Sequence[tuple[Any, ...]] | None, names: Sequence[str]) -> list[Row]:
-    """The rows of a nested array column (NULL when the subquery found none)."""
+    """The rows of a nested array column (NULL when the subquery found none), by name.
+
+    Plain dicts: built in C and read in C (a W1 page has ~400 nested records)."""
     if not records:
         return []
-    index = {name: i for i, name in enumerate(names)}
-    return [NamedRecord(values, index) for values in records]
+    return [dict(zip(names, values, strict=True)) for values in records]
 
 
 def nested_page(
@@ -59,11 +47,13 @@ def nested_page(
     args: PageArgs,
     parent: ColumnElement[Any],
     outer: FromClause,
+    params: str,
 ) -> tuple[Any, list[str]]:
     """One keyset page of ``listing`` under the row of ``outer`` (the table of the statement
     it goes in) whose ``parent`` column it matches: the array column and the names of its
-    records' fields. Its values come from :func:`page_values`."""
-    shape = page_shape(listing, sort, args)
+    records' fields. Its values come from :func:`page_values` with the same ``params`` prefix
+    (the statement it goes in may be a page with parameters of its own)."""
+    shape = page_shape(listing, sort, args, params)
     assert listing.parent is not None
     page = page_select(shape, NO_FILTERS).where(listing.parent == parent).correlate(outer)
     names = [*listing.names, *sort.key_names]

@@ -7,11 +7,11 @@ list's parents and loading a row to change are written once (``Reads``, ``Tenant
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from functools import cache
-from typing import ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from sqlalchemy import any_
+from sqlalchemy import ColumnElement, any_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.statements import Prepared, Row, Statements
@@ -133,7 +133,11 @@ class TenantReads(Reads):
         args: PageArgs,
         sort: SortKey,
         filters: Filters = NO_FILTERS,
+        extra: tuple[ColumnElement[Any], ...] = (),
+        extra_values: Mapping[str, Any] | None = None,
     ) -> dict[int, Page[Row]]:
+        """``fetch_pages`` for the parents the viewer may list (``extra``: columns each row
+        brings along, ``extra_values`` their parameters)."""
         parents, workspaces = self._scope(parent_ids)
         return await fetch_pages(
             self.db,
@@ -144,6 +148,8 @@ class TenantReads(Reads):
             workspaces=workspaces,
             viewer=self.viewer.user_id,
             filters=filters,
+            extra=extra,
+            extra_values=extra_values,
         )
 
     async def counts_per_parent(

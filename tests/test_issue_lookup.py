@@ -1,9 +1,10 @@
-"""``Query.issue`` reads the issue, its labels and its comment page in one statement.
+"""``Query.issue`` reads the issue, its labels and its comment page in one statement, and
+``Project.issues`` a page of issues with each one's labels and comment page in one statement.
 
 The nested rows must be exactly what the loaders return for the same issue (``Query.node``
 goes through them): every page shape (forward, backward, with cursors, empty), a bad cursor
 reported on the comments field alone, labels in their order, people joined; and the request
-costs one statement after the token lookup, however the page is asked for.
+costs one statement after the token lookup (and the project's), however the page is asked for.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ BY_IDENTIFIER = f"""query($ws: String!, $identifier: String!, {ARGS}) {{
   issue(workspaceSlug: $ws, identifier: $identifier) {{ {SELECTION} }}
 }}"""
 BY_NODE = f"""query($id: ID!, {ARGS}) {{ node(id: $id) {{ ... on Issue {{ {SELECTION} }} }} }}"""
+IN_PROJECT = f"""query($ws: String!, $key: String!, $n: Int!, {ARGS}) {{
+  project(workspaceSlug: $ws, key: $key) {{
+    issues(first: $n) {{ edges {{ node {{ {SELECTION} }} }} }}
+  }}
+}}"""
 
 
 async def _dataset(
@@ -171,3 +177,67 @@ async def test_two_comment_pages_of_one_issue_still_answer(
     )
     assert [pk(e["node"]["id"]) for e in answer["issue"]["a"]["edges"]] == [own[0].id]
     assert [pk(e["node"]["id"]) for e in answer["issue"]["b"]["edges"]] == [own[-1].id]
+
+
+async def _page_of_issues(
+    gql: GraphQLClient, data: Dataset, page: dict[str, Any]
+) -> dict[str, Any]:
+    variables = {"ws": data.slug, "key": data.key, "n": len(data.issues), **page}
+    return await gql(IN_PROJECT, variables, as_=data.owner)
+
+
+async def test_pages_of_issues_nest_what_the_loaders_read_issue_for_issue(
+    gql: GraphQLClient, make_person: Any, session_factory: SessionFactory
+) -> None:
+    data, comments = await _dataset(gql, make_person, session_factory)
+    number = _busiest(data, comments)
+    first, _ = await _both(gql, data, number, {"first": 2})
+    cursor = data_of(first)["issue"]["comments"]["edges"][1]["cursor"]
+    shapes: list[dict[str, Any]] = [
+        {},
+        {"first": 2},
+        {"first": 2, "after": cursor},  # a cursor of one issue's page, applied to all
+        {"first": 0},
+        {"last": 2},
+        {"last": 3, "before": cursor},
+    ]
+    for page in shapes:
+        nodes = [
+            e["node"]
+            for e in data_of(await _page_of_issues(gql, data, page))["project"]["issues"]["edges"]
+        ]
+        assert len(nodes) == len(data.issues)
+        for node in nodes:
+            loaded = await gql(BY_NODE, {"id": node["id"], **page}, as_=data.owner)
+            assert node == data_of(loaded)["node"], (page, node["number"])
+
+
+async def test_a_bad_cursor_fails_each_issues_comments_field_only(
+    gql: GraphQLClient, make_person: Any, session_factory: SessionFactory
+) -> None:
+    data, _ = await _dataset(gql, make_person, session_factory)
+    for page in ({"first": 2, "after": "not-a-cursor"}, {"first": -1}):
+        answer = await _page_of_issues(gql, data, page)
+        assert answer["errors"], answer
+        assert {e["path"][-1] for e in answer["errors"]} == {"comments"}
+        codes = {e["extensions"]["code"] for e in answer["errors"]}
+        assert codes <= {"BAD_USER_INPUT", "BAD_CURSOR", "INVALID_ARGUMENT"}, codes
+
+
+async def test_a_page_of_issues_with_labels_and_comments_is_one_statement(
+    gql: GraphQLClient,
+    make_person: Any,
+    session_factory: SessionFactory,
+    app_engine: AsyncEngine,
+) -> None:
+    data, _ = await _dataset(gql, make_person, session_factory)
+    data_of(await _page_of_issues(gql, data, {"first": 5}))  # warm-up
+    with counting(app_engine) as log:
+        data_of(await _page_of_issues(gql, data, {"first": 5}))
+    reads = [s for s in log.statements if "FROM issues" in s]
+    assert reads
+    assert all("FROM comments" in s and "issue_labels" in s for s in reads)
+    # The rest: the token lookup and Query.project's (once per executor, as above).
+    others = [s for s in log.statements if s not in reads]
+    assert sum("api_tokens" in s for s in others) == 1, others
+    assert all("api_tokens" in s or "FROM projects" in s for s in others), others

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 
 from schema.ids import to_global_id
@@ -40,3 +42,17 @@ class Label(Node):
                 "workspace_id": row["workspace_id"],
             },
         )
+
+
+def label_builder() -> Callable[[Row], Label]:
+    """``Label.from_row`` that builds one object per label, however many issues of a batch
+    carry it (a 50-issue page names a workspace's few labels ~150 times)."""
+    built_labels: dict[int, Label] = {}
+
+    def label_of(row: Row) -> Label:
+        label = built_labels.get(row["id"])
+        if label is None:
+            label = built_labels[row["id"]] = Label.from_row(row)
+        return label
+
+    return label_of

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Protocol, cast
 
 import strawberry
@@ -17,6 +18,7 @@ from schema.connections import Connection, counter
 from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey, RequestContext
 from schema.ids import to_global_id
 from schema.inputs import IssueFilter, IssueOrder, issue_query
+from schema.issue_lookahead import issue_relations
 from schema.relations import Relation, RelationLoaders
 from schema.selection import SelectionInfo
 from schema.types import relation_loads as loads
@@ -26,6 +28,7 @@ from schema.types.jobs import Job
 from schema.types.labels import Label
 from schema.types.users import Membership, User, UserLoaders
 from services import types as domain
+from services.issue_relations import NO_RELATIONS, IssueRelations
 from services.issues import IssueQuery
 from services.pagination import Page, PageArgs
 from services.types import Row
@@ -80,9 +83,9 @@ class TrackerContext(RequestContext[TrackerLoaders], Protocol):
         project: Project | None = None,
         *,
         connection: bool = True,
+        nested: IssueRelations = NO_RELATIONS,
     ) -> None:
-        """Load what the field being resolved selects on ``issues`` up front."""
-        ...
+        """Load what the field being resolved selects on ``issues`` and ``nested`` lacks."""
 
 
 ContextInfo = Info[TrackerContext, None]
@@ -240,8 +243,9 @@ class Project(Node):
             info.context.check_string_length(filter.search, "filter.search")
         query = issue_query(filter, order_by)
         count = counter(info, lambda: loaders.project_issue_count.load((self.pk, query)))
-        page = await loaders.project_issues.load((self.pk, args, query))
-        await info.context.prefetch_issues(info, page.items, self)
+        relations = issue_relations(info)  # what the issues' rows bring along
+        page = await loaders.project_issues.load((self.pk, args, query, relations))
+        await info.context.prefetch_issues(info, page.items, self, nested=relations)
         return Connection.of(page, count)
 
 
@@ -272,7 +276,7 @@ class Issue(Node):
     loaders: strawberry.Private[RelationLoaders]
     # The row read (its joined reporter and assignee); None for an issue a write returned.
     row: strawberry.Private[Row | None] = None
-    # Comment pages loaded ahead, by their page arguments (resolvers.prefetch).
+    # Comment pages loaded ahead or read with the row, by their page arguments.
     loaded_comments: strawberry.Private[dict[PageArgs, Page[Comment]] | None] = None
 
     @classmethod
@@ -317,7 +321,6 @@ class Issue(Node):
                 "assignee_id": row["assignee_id"],
                 "loaders": loaders,
                 "row": row,
-                "loaded_comments": None,
             },
         )
 
@@ -333,9 +336,7 @@ class Issue(Node):
         loaders = info.context.loaders
         args = info.context.page_args(first, after, last, before)
 
-        def count() -> Awaitable[int]:
-            return loaders.issue_comment_count.load(self.pk)
-
+        count = partial(loaders.issue_comment_count.load, self.pk)
         page = self.loaded_comments.get(args) if self.loaded_comments is not None else None
         if page is not None:
             return Connection.of(page, count)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement
 
 from db.statements import Row, Statements
 from services.pagination.cursors import PageArgs, SortKey, decode_cursor, encode_cursor
@@ -51,23 +53,26 @@ class Page(Generic[T]):
         )
 
 
-def page_values(args: PageArgs, sort: SortKey) -> dict[str, Any]:
-    """The keyset values and the row limit (one extra row tells whether more exist)."""
+def page_values(args: PageArgs, sort: SortKey, params: str = "") -> dict[str, Any]:
+    """The keyset values and the row limit (one extra row tells whether more exist), named
+    with the ``params`` prefix of the page's shape."""
     values: dict[str, Any] = {}
     if args.after is not None:
         decoded = decode_cursor(sort, args.after, "after")
-        values.update({f"_a{i}": v for i, v in enumerate(decoded)})
+        values.update({f"{params}_a{i}": v for i, v in enumerate(decoded)})
     if args.before is not None:
         decoded = decode_cursor(sort, args.before, "before")
-        values.update({f"_b{i}": v for i, v in enumerate(decoded)})
+        values.update({f"{params}_b{i}": v for i, v in enumerate(decoded)})
     size = args.last if args.backward else args.first
     assert size is not None
-    values["limit"] = size + 1
+    values[f"{params}limit"] = size + 1
     return values
 
 
-def page_shape(listing: Listing, sort: SortKey, args: PageArgs) -> PageShape:
-    return PageShape(listing, sort, args.backward, args.after is not None, args.before is not None)
+def page_shape(listing: Listing, sort: SortKey, args: PageArgs, params: str = "") -> PageShape:
+    return PageShape(
+        listing, sort, args.backward, args.after is not None, args.before is not None, params
+    )
 
 
 def page_rows(rows: list[Row], args: PageArgs, sort: SortKey) -> Page[Row]:
@@ -98,17 +103,22 @@ async def fetch_pages(
     workspaces: Sequence[int] = (),
     viewer: int | None = None,
     filters: Filters = NO_FILTERS,
+    extra: tuple[ColumnElement[Any], ...] = (),
+    extra_values: Mapping[str, Any] | None = None,
 ) -> dict[int, Page[Row]]:
     """One page per parent in one statement; parents without rows get an empty page.
 
-    ``workspaces`` and ``viewer`` fill the tenancy and the joined rows' parameters."""
+    ``workspaces`` and ``viewer`` fill the tenancy and the joined rows' parameters; ``extra``
+    columns come with each row (``pages_statement``), ``extra_values`` fill theirs."""
     if not parent_ids:
         return {}
     values = page_values(args, sort)
-    statement = pages_statement(page_shape(listing, sort, args), ShapeKey(filters))
+    statement = pages_statement(page_shape(listing, sort, args), ShapeKey(filters), extra)
     values.update(
         filters.values(), parents=list(parent_ids), workspaces=list(workspaces), viewer=viewer
     )
+    if extra_values:
+        values.update(extra_values)
     grouped: dict[int, list[Row]] = {pid: [] for pid in parent_ids}
     for row in await db.fetch(statement, values):
         grouped[row[0]].append(row)

@@ -46,32 +46,44 @@ class PageShape:
     backward: bool
     after: bool
     before: bool
+    # Prefixes the page's own parameters (limit, cursors): a page nested in another page's
+    # rows (``services/nested_pages.py``) must not share the outer page's.
+    params: str = ""
 
 
 def page_select(shape: PageShape, filters: Filters) -> Select[Any]:
     """The rows of one page, with the sort values labelled for the cursors."""
     conditions = [*_tenancy(shape.listing), *filters.conditions()]
     if shape.after:
-        conditions.append(_keyset(shape.sort, "_a", after=True))
+        conditions.append(_keyset(shape.sort, f"{shape.params}_a", after=True))
     if shape.before:
-        conditions.append(_keyset(shape.sort, "_b", after=False))
+        conditions.append(_keyset(shape.sort, f"{shape.params}_b", after=False))
     sort = shape.sort
     keys = [e.label(n) for e, n in zip(sort.expressions, sort.key_names, strict=True)]
     return (
         shape.listing.select(*keys)
         .where(*conditions)
         .order_by(*shape.sort.order_by(reverse=shape.backward))
-        .limit(bindparam("limit", type_=Integer))
+        .limit(bindparam(f"{shape.params}limit", type_=Integer))
     )
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def pages_statement(shape: PageShape, filters: Filters) -> Prepared:
+def pages_statement(
+    shape: PageShape, filters: Filters, extra: tuple[ColumnElement[Any], ...] = ()
+) -> Prepared:
+    """``extra``: labelled columns each row brings along (a relation nested in it); built once
+    per shape by the caller, since they key this cache."""
     listing = shape.listing
     assert listing.parent is not None
     parents = select(func.unnest(ids_param("parents")).label("pid")).subquery("parents")
-    inner = page_select(shape, filters).where(listing.parent == parents.c.pid).lateral("page")
-    names = [*listing.names, *shape.sort.key_names]
+    inner = (
+        page_select(shape, filters)
+        .add_columns(*extra)
+        .where(listing.parent == parents.c.pid)
+        .lateral("page")
+    )
+    names = [*listing.names, *shape.sort.key_names, *(c.name for c in extra)]
     return Prepared(
         select(parents.c.pid, *(inner.c[n] for n in names)).select_from(parents).join(inner, true())
     )
