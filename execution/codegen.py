@@ -20,6 +20,7 @@ from typing import Any
 from graphql import Undefined
 from graphql.pyutils import Path
 
+from execution.compat import PATH_NEW
 from execution.plan import FieldKind, FieldPlan, ObjectPlan, TypeKind
 
 # Values of these classes are never awaitable (the same fast path as strawberry's check).
@@ -32,6 +33,7 @@ def field_runner(plan: ObjectPlan, leaf_classes: frozenset[type]) -> Callable[[A
         "PLAIN": PLAIN,
         "LEAF": leaf_classes,
         "Path": Path,
+        "PATH_NEW": PATH_NEW,
         "Undefined": Undefined,
     }
     body: list[str] = []
@@ -83,7 +85,7 @@ def _field_lines(field: FieldPlan, name: str, inline_resolvers: bool) -> list[st
             else "None"
         )
         return [
-            f"p = Path(path, {key}, {field.parent_type.name!r})",
+            f"p = PATH_NEW(Path, (path, {key}, {field.parent_type.name!r}))",
             f"info = build_info({name}.field_def, {name}.nodes, {name}.parent_type, p)",
             "try:",
             f"    v = run.call_direct({name}, source, info, {arguments})",

@@ -27,6 +27,7 @@ import strawberry
 from graphql import Executor, GraphQLResolveInfo, GraphQLSchema
 from graphql.execution.collect_fields import FieldDetails, collect_fields, collect_subfields
 from graphql.execution.executor import collect_iterator_awaitables, invalid_return_type_error
+from graphql.pyutils import Path
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import validate_document
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFINITION_BACKREF",
     "EXECUTOR_MEMBERS",
+    "PATH_NEW",
     "SUPPORTED",
     "TYPE_CAST_ATTRIBUTE",
     "BaseGraphQLTransportWSHandler",
@@ -73,6 +75,7 @@ __all__ = [
     "invalid_return_type_error",
     "is_generated_is_type_of",
     "limit_error_code",
+    "new_path",
     "raw_info",
     "schema_converter",
     "validate_document",
@@ -163,6 +166,21 @@ def _executor_members() -> set[str]:
 _missing = EXECUTOR_MEMBERS - _executor_members()
 if _missing:
     raise RuntimeError(f"graphql-core's Executor lacks {sorted(_missing)}: see SUPPORTED")
+
+
+# graphql-core's ``Path`` is a NamedTuple: its generated ``__new__`` is a Python function, a
+# frame per call, and a 50-issue page makes ~1,000 paths. ``tuple.__new__`` builds the same
+# object in C (as the NamedTuple's own ``_make`` does); checked to be a plain 3-tuple here.
+if not (issubclass(Path, tuple) and Path._fields == ("prev", "key", "typename")):
+    raise RuntimeError("graphql-core's Path is no longer a (prev, key, typename) NamedTuple")
+
+# The hottest loops call it as ``PATH_NEW(Path, (prev, key, typename))`` (no frame at all).
+PATH_NEW = tuple.__new__
+
+
+def new_path(prev: Path | None, key: str | int, typename: str | None) -> Path:
+    """``Path(prev, key, typename)``, built in C."""
+    return PATH_NEW(Path, (prev, key, typename))
 
 
 def raw_info(info: Info[Any, Any]) -> GraphQLResolveInfo[Any]:

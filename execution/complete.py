@@ -11,6 +11,7 @@ from graphql.pyutils import Path, gather_with_cancel, inspect, is_iterable
 
 from execution.codegen import PLAIN as _PLAIN
 from execution.compat import (
+    PATH_NEW,
     TYPE_CAST_ATTRIBUTE,
     collect_iterator_awaitables,
     invalid_return_type_error,
@@ -121,7 +122,7 @@ class ValueCompletion(RunState):
         iterator = iter(result)
         try:
             for index, item in enumerate(iterator):
-                item_path = path.add_key(index, None)
+                item_path = PATH_NEW(Path, (path, index, None))  # path.add_key(index, None)
                 if (
                     fast_classes
                     and item.__class__ in fast_classes

@@ -22,7 +22,7 @@ from graphql.pyutils import Path, gather_with_cancel
 
 from execution.calls import ResolverCalls
 from execution.codegen import PLAIN as _PLAIN
-from execution.compat import TYPE_CAST_ATTRIBUTE
+from execution.compat import TYPE_CAST_ATTRIBUTE, new_path
 from execution.complete import ValueCompletion
 from execution.plan import FieldKind, FieldPlan, ObjectPlan
 from execution.state import LazyInfo
@@ -92,7 +92,7 @@ class PlanRun(ResolverCalls, ValueCompletion):
             except Exception as raw_error:
                 return self.field_failed(plan, parent_path, None, raw_error)
             return self.complete_field(plan, parent_path, None, None, result)
-        path = Path(parent_path, plan.key, plan.parent_type.name)
+        path = new_path(parent_path, plan.key, plan.parent_type.name)
         info = self.executor.build_resolve_info(plan.field_def, plan.nodes, plan.parent_type, path)
         try:
             if self.recorded_roots is not None and parent_path is None:
@@ -127,7 +127,7 @@ class PlanRun(ResolverCalls, ValueCompletion):
             ):
                 # An object of the field's own type: what complete_value would come to.
                 if path is None:
-                    path = Path(parent_path, plan.key, plan.parent_type.name)
+                    path = new_path(parent_path, plan.key, plan.parent_type.name)
                 completed = self.execute_fields(
                     self.subplan(plan, cast(GraphQLObjectType, object_plan.type)), result, path
                 )
@@ -136,10 +136,10 @@ class PlanRun(ResolverCalls, ValueCompletion):
                 return completed
             if cls not in _PLAIN and self.is_awaitable(result):
                 if path is None:
-                    path = Path(parent_path, plan.key, plan.parent_type.name)
+                    path = new_path(parent_path, plan.key, plan.parent_type.name)
                 return self.complete_awaitable(plan.type_plan, plan, info, path, result)
             if plan.needs_path and path is None:
-                path = Path(parent_path, plan.key, plan.parent_type.name)
+                path = new_path(parent_path, plan.key, plan.parent_type.name)
             completed = self.complete_value(plan.type_plan, plan, info, path, result)
             if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
                 assert path is not None
@@ -153,5 +153,5 @@ class PlanRun(ResolverCalls, ValueCompletion):
     ) -> None:
         """graphql-core's ``handle_field_error``: null here, or raised on to a nullable parent."""
         if path is None:
-            path = Path(parent_path, plan.key, plan.parent_type.name)
+            path = new_path(parent_path, plan.key, plan.parent_type.name)
         self.executor.handle_field_error(raw_error, plan.field_def.type, plan.details, path)
