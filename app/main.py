@@ -69,10 +69,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not settings.database_url:
-            raise RuntimeError("ISSUEGRAPH_DATABASE_URL is not set (or run `issuegraph dev`).")
         engine = create_engine(
-            settings.database_url,
+            settings.require_database_url(),
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
@@ -80,9 +78,7 @@ def create_app(
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         instrument_engine(engine)
-        if not settings.redis_url:
-            raise RuntimeError("ISSUEGRAPH_REDIS_URL is not set (or run `issuegraph dev`).")
-        redis = connect(settings.redis_url)
+        redis = connect(settings.require_redis_url())
         app.state.issuegraph = AppState(
             settings,
             engine,

@@ -21,6 +21,12 @@ def to_async_database_url(url: str) -> str:
     return url
 
 
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"ISSUEGRAPH_{name} is not set (or run `issuegraph dev`).")
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ISSUEGRAPH_", extra="ignore")
 
@@ -136,6 +142,14 @@ class Settings(BaseSettings):
         return to_async_database_url(value) if value else value
 
     dev_demo_email: str = Field(default="demo@example.com")
+
+    def require_database_url(self) -> str:
+        """``database_url``, which the API and the worker cannot run without."""
+        return _required(self.database_url, "DATABASE_URL")
+
+    def require_redis_url(self) -> str:
+        """``redis_url``, which the API and the worker cannot run without."""
+        return _required(self.redis_url, "REDIS_URL")
 
     def import_settings(self) -> ImportSettings:
         """What imports run with: the API checks an upload against it, the worker runs it."""

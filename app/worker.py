@@ -20,10 +20,8 @@ from services.triage import build_provider
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
-    if not settings.database_url:
-        raise RuntimeError("ISSUEGRAPH_DATABASE_URL is not set (or run `issuegraph dev`).")
     return WorkerConfig(
-        database_url=settings.database_url,
+        database_url=settings.require_database_url(),
         queue_name=settings.queue_name,
         max_jobs=settings.worker_max_jobs,
         job_timeout_seconds=settings.job_timeout_seconds,
@@ -39,8 +37,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``arq.Worker`` (shared by the CLI and the tests)."""
     config = worker_config(settings)
-    if not settings.redis_url:
-        raise RuntimeError("ISSUEGRAPH_REDIS_URL is not set (or run `issuegraph dev`).")
+    redis_url = settings.require_redis_url()
     # arq's own timeout is a backstop behind the runner's, which records the failure.
     arq_timeout = settings.job_timeout_seconds + 30
     interval = settings.job_sweep_interval_seconds
@@ -84,7 +81,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             ),
             cron(clean_up, name="jobs.clean_up", hour={3}, minute={17}, second={0}),
         ],
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": RedisSettings.from_dsn(redis_url),
         "queue_name": settings.queue_name,
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -100,15 +100,22 @@ job_kind_enum = _pg_enum(JobKind, "job_kind")
 job_status_enum = _pg_enum(JobStatus, "job_status")
 
 Timestamp = DateTime(timezone=True)
+# The columns most tables declare, written once (SQLAlchemy's annotated declarative mapping:
+# ``id: Mapped[BigPk]`` is ``mapped_column(BigInteger, primary_key=True)``); the DDL is the same.
+BigPk = Annotated[int, mapped_column(BigInteger, primary_key=True)]
+# The tenancy column of a tenant-scoped table; its rows go with the workspace.
+WorkspaceRef = Annotated[int, mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))]
+# A timestamp PostgreSQL sets on insert (``created_at``, and ``updated_at`` until a write sets it).
+Now = Annotated[datetime, mapped_column(Timestamp, server_default=func.now())]
 
 
 class User(Base):
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[BigPk]
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
 
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
 
@@ -116,12 +123,12 @@ class User(Base):
 class ApiToken(Base):
     __tablename__ = "api_tokens"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[BigPk]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # SHA-256 hex digest of the token; the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
     last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -132,20 +139,20 @@ class ApiToken(Base):
 class Workspace(Base):
     __tablename__ = "workspaces"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[BigPk]
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
 
 
 class Membership(Base):
     __tablename__ = "memberships"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    id: Mapped[BigPk]
+    workspace_id: Mapped[WorkspaceRef]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(role_enum)
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
 
     user: Mapped[User] = relationship(lazy="raise")
     workspace: Mapped[Workspace] = relationship(lazy="raise")
@@ -160,15 +167,15 @@ class Membership(Base):
 class Project(Base):
     __tablename__ = "projects"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    id: Mapped[BigPk]
+    workspace_id: Mapped[WorkspaceRef]
     key: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, server_default="")
     # Last issue number handed out; bumped with UPDATE ... RETURNING, whose row lock
     # serializes concurrent creators, so numbers are consecutive and never repeat.
     issue_counter: Mapped[int] = mapped_column(Integer, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
 
     workspace: Mapped[Workspace] = relationship(lazy="raise")
 
@@ -178,11 +185,11 @@ class Project(Base):
 class Label(Base):
     __tablename__ = "labels"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    id: Mapped[BigPk]
+    workspace_id: Mapped[WorkspaceRef]
     name: Mapped[str] = mapped_column(String(200))
     color: Mapped[str] = mapped_column(String(7))
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
 
     __table_args__ = (
         # Case-insensitive uniqueness; also serves the workspace's label pages (name order).
@@ -194,8 +201,8 @@ class Label(Base):
 class Issue(Base):
     __tablename__ = "issues"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    id: Mapped[BigPk]
+    workspace_id: Mapped[WorkspaceRef]
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
@@ -206,8 +213,8 @@ class Issue(Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
+    updated_at: Mapped[Now]
     closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # Set on issues created by an import job: (job, CSV line) is unique, so a retried import
     # skips the rows an earlier attempt committed and never creates an issue twice.
@@ -253,13 +260,13 @@ class IssueLabel(Base):
 class Comment(Base):
     __tablename__ = "comments"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    id: Mapped[BigPk]
+    workspace_id: Mapped[WorkspaceRef]
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
+    updated_at: Mapped[Now]
 
     issue: Mapped[Issue] = relationship(lazy="raise")
 
@@ -271,8 +278,8 @@ class Job(Base):
 
     __tablename__ = "jobs"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    id: Mapped[BigPk]
+    workspace_id: Mapped[WorkspaceRef]
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[JobKind] = mapped_column(job_kind_enum)
     status: Mapped[JobStatus] = mapped_column(job_status_enum)
@@ -294,8 +301,8 @@ class Job(Base):
     # while tracing is on: every run continues it, the sweeper's re-enqueues too
     # (app/observability/tracing.py).
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
+    updated_at: Mapped[Now]
     started_at: Mapped[datetime | None] = mapped_column(Timestamp)
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
     heartbeat_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -326,13 +333,13 @@ class JobFile(Base):
 
     __tablename__ = "job_files"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[BigPk]
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     purpose: Mapped[str] = mapped_column(String(20))  # "input" or "export"
     content_type: Mapped[str] = mapped_column(String(100))
     filename: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
 
     __table_args__ = (UniqueConstraint("job_id", "purpose"),)
@@ -353,15 +360,15 @@ class IssueInsight(Base):
 
     __tablename__ = "issue_insights"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[BigPk]
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[WorkspaceRef]
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     summary: Mapped[str] = mapped_column(Text)
     suggested_label_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
     suggested_priority: Mapped[IssuePriority] = mapped_column(issue_priority_enum)
     model: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]
 
     __table_args__ = (
         # One insight per job: a retried triage run cannot store its result twice.
@@ -388,4 +395,4 @@ class TrustedDocument(Base):
     operation_name: Mapped[str | None] = mapped_column(String(200))
     # The file it was registered from, relative to the registered folder (informational).
     source: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[Now]

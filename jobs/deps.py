@@ -19,18 +19,19 @@ from services.triage import TriageProvider
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """The settings the worker side needs; ``app`` fills it from the environment."""
+    """The settings the worker side needs; ``app`` fills it from the environment, so the
+    defaults are app/settings.py's alone."""
 
     database_url: str
-    queue_name: str = "issuegraph:queue"
-    max_jobs: int = 10
-    job_timeout_seconds: float = 600.0
-    heartbeat_seconds: float = 5.0
-    stale_after_seconds: float = 30.0
-    retry_backoff_seconds: float = 1.0
-    retention_days: int = 30
-    imports: ImportSettings = field(default_factory=ImportSettings)
-    exports: ExportSettings = field(default_factory=ExportSettings)
+    queue_name: str
+    max_jobs: int
+    job_timeout_seconds: float
+    heartbeat_seconds: float
+    stale_after_seconds: float
+    retry_backoff_seconds: float
+    retention_days: int
+    imports: ImportSettings
+    exports: ExportSettings
 
     @property
     def stale_after(self) -> timedelta:

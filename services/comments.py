@@ -10,23 +10,16 @@ from db.models import Comment, Issue, Role
 from db.statements import Row
 from services import validation
 from services.errors import Forbidden
-from services.pagination import Listing, Page, PageArgs, SortKey, decode_bigint, decode_datetime
-from services.tenancy import Service, TenantReads
+from services.pagination import Page, PageArgs, SortKey, decode_bigint, decode_datetime
+from services.tenancy import Service, TenantReads, tenant_listing
 from services.users import joined_user
 
 _comments = Comment.__table__
-COMMENTS = Listing(
+COMMENTS = tenant_listing(
     "comments",
-    (
-        _comments.c.id,
-        _comments.c.workspace_id,
-        _comments.c.issue_id,
-        _comments.c.author_id,
-        _comments.c.body,
-        _comments.c.created_at,
-    ),
-    parent=_comments.c.issue_id,
-    tenant=_comments.c.workspace_id,
+    _comments,
+    ("id", "workspace_id", "issue_id", "author_id", "body", "created_at"),
+    parent="issue_id",
     joined=(joined_user("author", _comments.c.author_id),),
 )
 COMMENT_ORDER = SortKey(

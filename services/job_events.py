@@ -19,22 +19,26 @@ def channel(namespace: str, job_id: int) -> str:
 _DATES = ("created_at", "updated_at", "started_at", "finished_at")
 
 
+def snapshot(job: Job) -> dict[str, Any]:
+    """The job as a row of its columns (enums as their labels), like a read's: what an event
+    carries, and what ``schema/types/jobs.py:Job`` is built from after a write too."""
+    return {
+        "id": job.id,
+        "workspace_id": job.workspace_id,
+        "created_by": job.created_by,
+        "kind": job.kind.value,
+        "status": job.status.value,
+        "progress": job.progress,
+        "message": job.message,
+        "result": job.result,
+        "error": job.error,
+        "attempts": job.attempts,
+        **{name: getattr(job, name) for name in _DATES},
+    }
+
+
 def encode(job: Job) -> bytes:
-    return orjson.dumps(
-        {
-            "id": job.id,
-            "workspace_id": job.workspace_id,
-            "created_by": job.created_by,
-            "kind": job.kind.value,
-            "status": job.status.value,
-            "progress": job.progress,
-            "message": job.message,
-            "result": job.result,
-            "error": job.error,
-            "attempts": job.attempts,
-            **{name: getattr(job, name) for name in _DATES},
-        }
-    )
+    return orjson.dumps(snapshot(job))
 
 
 def decode(raw: bytes | str) -> dict[str, Any]:

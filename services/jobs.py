@@ -23,8 +23,8 @@ from db.models import (
 )
 from db.statements import Row
 from services.errors import Conflict, Forbidden, Invalid, LimitExceeded
-from services.pagination import Listing, Page, PageArgs, SortKey, decode_bigint, decode_datetime
-from services.tenancy import Service, TenantReads
+from services.pagination import Page, PageArgs, SortKey, decode_bigint, decode_datetime
+from services.tenancy import Service, TenantReads, tenant_listing
 from services.viewer import WRITERS, Viewer
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -47,25 +47,24 @@ class JobInput:
 
 
 _jobs = Job.__table__
-JOBS = Listing(
+JOBS = tenant_listing(
     "jobs",
+    _jobs,
     (
-        _jobs.c.id,
-        _jobs.c.workspace_id,
-        _jobs.c.created_by,
-        _jobs.c.kind,
-        _jobs.c.status,
-        _jobs.c.progress,
-        _jobs.c.message,
-        _jobs.c.result,
-        _jobs.c.error,
-        _jobs.c.attempts,
-        _jobs.c.created_at,
-        _jobs.c.started_at,
-        _jobs.c.finished_at,
+        "id",
+        "workspace_id",
+        "created_by",
+        "kind",
+        "status",
+        "progress",
+        "message",
+        "result",
+        "error",
+        "attempts",
+        "created_at",
+        "started_at",
+        "finished_at",
     ),
-    parent=_jobs.c.workspace_id,
-    tenant=_jobs.c.workspace_id,
 )
 JOB_ORDER = SortKey(
     "jobs:created_at", (_jobs.c.created_at, _jobs.c.id), (decode_datetime, decode_bigint), True

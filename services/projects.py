@@ -12,7 +12,6 @@ from db.statements import Prepared, Row
 from services import validation
 from services.errors import Conflict
 from services.pagination import (
-    Listing,
     Page,
     PageArgs,
     SortKey,
@@ -20,23 +19,14 @@ from services.pagination import (
     decode_str,
     ids_param,
 )
-from services.tenancy import Service, TenantReads
+from services.tenancy import Service, TenantReads, tenant_listing
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS
 
 _projects = Project.__table__
 _workspaces = Workspace.__table__
-PROJECTS = Listing(
-    "projects",
-    (
-        _projects.c.id,
-        _projects.c.workspace_id,
-        _projects.c.key,
-        _projects.c.name,
-        _projects.c.description,
-    ),
-    parent=_projects.c.workspace_id,
-    tenant=_projects.c.workspace_id,
+PROJECTS = tenant_listing(
+    "projects", _projects, ("id", "workspace_id", "key", "name", "description")
 )
 PROJECT_ORDER = SortKey(
     "projects:key", (_projects.c.key, _projects.c.id), (decode_str, decode_bigint), False

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, any_
+from sqlalchemy import ColumnElement, FromClause, any_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.statements import Prepared, Row, Statements
@@ -19,6 +19,7 @@ from services.errors import NotFound
 from services.pagination import (
     NO_FILTERS,
     Filters,
+    Joined,
     Listing,
     Page,
     PageArgs,
@@ -38,6 +39,25 @@ class Tenanted(Protocol):
 
 
 T = TypeVar("T", bound=Tenanted)
+
+
+def tenant_listing(
+    name: str,
+    table: FromClause,
+    columns: Sequence[str],
+    *,
+    parent: str = "workspace_id",
+    joined: tuple[Joined, ...] = (),
+) -> Listing:
+    """A listing of a tenant-scoped table, its rows scoped by their ``workspace_id``: the
+    table is named once, its ``columns`` and ``parent`` by their names."""
+    return Listing(
+        name,
+        tuple(table.c[column] for column in columns),
+        parent=table.c[parent],
+        tenant=table.c.workspace_id,
+        joined=joined,
+    )
 
 
 @cache

@@ -13,6 +13,7 @@ client does not accept) goes on to the router unchanged, its body replayed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -37,21 +38,15 @@ _CONTENT_TYPES = {
 }
 
 
+@dataclass(eq=False)
 class GraphQLPost:
     """ASGI middleware in front of the app: the fast path for one JSON operation."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        path: str,
-        router: IssuegraphRouter,
-        context_getter: ContextGetter,
-    ) -> None:
-        self.app = app
-        self.path = path
-        self.router = router
-        self.context_getter = context_getter
+    app: ASGIApp
+    _: KW_ONLY
+    path: str
+    router: IssuegraphRouter
+    context_getter: ContextGetter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
@@ -95,18 +90,12 @@ class GraphQLPost:
         context.request = request
         context.response = sub_response
         try:
-            await self._execute(scope, receive, send, media, request_data, context)
+            await self._execute(send, media, request_data, context)
         finally:
             context.release()
 
     async def _execute(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        media: str,
-        request_data: GraphQLRequestData,
-        context: Context,
+        self, send: Send, media: str, request_data: GraphQLRequestData, context: Context
     ) -> None:
         request, sub_response = context.request, context.response
         assert isinstance(request, Request)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,26 +135,17 @@ class Resolved:
     register: str | None = None
 
 
+@dataclass(eq=False, kw_only=True)
 class DocumentStore:
     """Looks documents up by hash: the APQ store in Redis, trusted documents in PostgreSQL."""
 
-    def __init__(
-        self,
-        *,
-        redis: Redis,
-        session_factory: async_sessionmaker[AsyncSession],
-        namespace: str,
-        apq_enabled: bool,
-        apq_ttl_seconds: int,
-        trusted_only: bool,
-    ) -> None:
-        self.redis = redis
-        self.session_factory = session_factory
-        self.namespace = namespace
-        self.apq_enabled = apq_enabled
-        self.apq_ttl_seconds = apq_ttl_seconds
-        self.trusted_only = trusted_only
-        self._trusted: dict[str, str] = {}
+    redis: Redis
+    session_factory: async_sessionmaker[AsyncSession]
+    namespace: str
+    apq_enabled: bool
+    apq_ttl_seconds: int
+    trusted_only: bool
+    _trusted: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def _key(self, sha: str) -> str:
         return f"{self.namespace}:apq:{sha}"

@@ -13,6 +13,7 @@ admitted this way: health checks, metrics, downloads and WebSocket subscriptions
 from __future__ import annotations
 
 import asyncio
+from dataclasses import KW_ONLY, dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,21 +56,15 @@ class Admission:
         return self._waiting
 
 
+@dataclass(eq=False)
 class AdmissionControl:
     """ASGI middleware: ``/graphql`` HTTP requests take a slot of ``admission`` or get a 503."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        admission: Admission,
-        deadline_seconds: float,
-        path: str = "/graphql",
-    ) -> None:
-        self.app = app
-        self.admission = admission
-        self.deadline_seconds = deadline_seconds
-        self.path = path
+    app: ASGIApp
+    _: KW_ONLY
+    admission: Admission
+    deadline_seconds: float
+    path: str = "/graphql"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:

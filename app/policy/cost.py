@@ -30,6 +30,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
     VariableValues,
     get_named_type,
@@ -62,45 +63,41 @@ def _is_connection(field_def: GraphQLField) -> bool:
     return named.name.endswith("Connection") and "first" in field_def.args
 
 
+@dataclass(eq=False)
 class _Estimator:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
-        rules: CostRules,
-    ) -> None:
-        self.schema = schema
-        self.fragments = fragments
-        self.variables = variables
-        self.rules = rules
-        # A fragment's cost is linear in the multiplier it is spread under, so each one is
-        # costed once per (type, connection context) at multiplier 1 and scaled: a chain of
-        # fragments spreading each other twice stays linear, not exponential.
-        self._unit_costs: dict[tuple[str, str, bool], int] = {}
+    schema: GraphQLSchema
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: Mapping[str, Any]
+    rules: CostRules
+    # A fragment's cost is linear in the multiplier it is spread under, so each one is
+    # costed once per (type, connection context) at multiplier 1 and scaled: a chain of
+    # fragments spreading each other twice stays linear, not exponential.
+    _unit_costs: dict[tuple[str, str, bool], int] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def _argument(self, node: FieldNode, name: str) -> tuple[ValueNode | None, Any]:
+        """The argument ``name`` as written (None when absent; validation has made names
+        unique), and the value of the variable it names, if it is one."""
+        value = next((a.value for a in node.arguments or () if a.name.value == name), None)
+        if isinstance(value, VariableNode):
+            return value, self.variables.get(value.name.value)
+        return value, None
 
     def _int_arg(self, node: FieldNode, name: str) -> int | None:
-        for argument in node.arguments or ():
-            if argument.name.value != name:
-                continue
-            value = argument.value
-            if isinstance(value, IntValueNode):
-                return max(0, int(value.value))
-            if isinstance(value, VariableNode):
-                raw = self.variables.get(value.name.value)
-                return max(0, raw) if isinstance(raw, int) else None
+        value, raw = self._argument(node, name)
+        if isinstance(value, IntValueNode):
+            return max(0, int(value.value))
+        if isinstance(value, VariableNode):
+            return max(0, raw) if isinstance(raw, int) else None
         return None
 
     def _list_arg_length(self, node: FieldNode, name: str) -> int | None:
-        for argument in node.arguments or ():
-            if argument.name.value != name:
-                continue
-            value = argument.value
-            if isinstance(value, ListValueNode):
-                return len(value.values)
-            if isinstance(value, VariableNode):
-                raw = self.variables.get(value.name.value)
-                return len(raw) if isinstance(raw, list) else 1
+        value, raw = self._argument(node, name)
+        if isinstance(value, ListValueNode):
+            return len(value.values)
+        if isinstance(value, VariableNode):
+            return len(raw) if isinstance(raw, list) else 1
         return None
 
     def _page_size(self, node: FieldNode) -> int:

@@ -14,6 +14,7 @@ from schema.context import RequestContext
 from schema.ids import to_global_id
 from schema.types.base import JOB_KIND, JOB_STATUS, Node
 from schema.types.users import User, UserLoaders
+from services import job_events
 from services import types as domain
 from services.types import Row
 
@@ -40,22 +41,7 @@ class Job(Node):
 
     @classmethod
     def from_model(cls, job: domain.Job) -> Job:
-        return cls(
-            id=to_global_id("Job", job.id),
-            kind=job.kind,
-            status=job.status,
-            progress=job.progress,
-            message=job.message,
-            error=job.error,
-            attempts=job.attempts,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            pk=job.id,
-            workspace_id=job.workspace_id,
-            created_by_id=job.created_by,
-            raw_result=job.result,
-        )
+        return cls.from_row(job_events.snapshot(job))
 
     @classmethod
     def from_row(cls, row: Row) -> Job:

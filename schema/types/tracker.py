@@ -99,12 +99,7 @@ class Workspace(Node):
 
     @classmethod
     def from_model(cls, workspace: domain.Workspace) -> Workspace:
-        return cls(
-            id=to_global_id("Workspace", workspace.id),
-            slug=workspace.slug,
-            name=workspace.name,
-            pk=workspace.id,
-        )
+        return cls.from_row({"id": workspace.id, "slug": workspace.slug, "name": workspace.name})
 
     @classmethod
     def from_row(cls, row: Row) -> Workspace:
