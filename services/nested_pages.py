@@ -25,6 +25,7 @@ from services.pagination import (
     Page,
     PageArgs,
     SortKey,
+    page_names,
     page_rows,
     page_select,
     page_shape,
@@ -56,7 +57,7 @@ def nested_page(
     shape = page_shape(listing, sort, args, params)
     assert listing.parent is not None
     page = page_select(shape, NO_FILTERS).where(listing.parent == parent).correlate(outer)
-    names = [*listing.names, *sort.key_names]
+    names = page_names(listing, sort)
     rows = page.subquery("page")
     fetch_order = [
         (rows.c[n].desc() if sort.descending != args.backward else rows.c[n].asc())

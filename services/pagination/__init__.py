@@ -31,7 +31,7 @@ from services.pagination.pages import (
     page_shape,
     page_values,
 )
-from services.pagination.statements import page_select
+from services.pagination.statements import page_names, page_select
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -58,6 +58,7 @@ __all__ = [
     "ids_param",
     # The same shapes, statements, values and pages, for a page nested in its parent's row
     # (services/nested_pages.py).
+    "page_names",
     "page_rows",
     "page_select",
     "page_shape",

@@ -12,10 +12,11 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement
+from sqlalchemy import Column, ColumnElement
 
 from services.errors import Invalid
 
@@ -76,10 +77,14 @@ class SortKey:
         descending = self.descending != reverse
         return [e.desc() if descending else e.asc() for e in self.expressions]
 
-    @property
+    @cached_property
     def key_names(self) -> tuple[str, ...]:
-        """The labels the sort values carry in a page's rows (its cursors are made of them)."""
-        return tuple(f"_k{i}" for i in range(len(self.expressions)))
+        """The names the sort values carry in a page's rows (its cursors are made of them): a
+        table column's own name (a page selects its listing's columns: no second copy of each
+        value to send and decode), a label ``_k<i>`` for any other expression."""
+        return tuple(
+            e.name if isinstance(e, Column) else f"_k{i}" for i, e in enumerate(self.expressions)
+        )
 
 
 def decode_datetime(value: Any) -> datetime:

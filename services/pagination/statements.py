@@ -51,15 +51,33 @@ class PageShape:
     params: str = ""
 
 
+def _labelled(key_name: str) -> bool:
+    """A sort value the page labels itself (``SortKey.key_names``): not a listed column."""
+    return key_name.startswith("_k")
+
+
+def page_names(listing: Listing, sort: SortKey) -> list[str]:
+    """The columns of a page's rows: the listing's, then the sort values it lacks."""
+    names = listing.names
+    for name in sort.key_names:
+        if not _labelled(name) and name not in names:
+            # A plain column sorted on carries its own name: the listing must select it.
+            raise ValueError(f"{listing.name} does not select its sort column {name!r}")
+    return [*names, *filter(_labelled, sort.key_names)]
+
+
 def page_select(shape: PageShape, filters: Filters) -> Select[Any]:
-    """The rows of one page, with the sort values labelled for the cursors."""
+    """The rows of one page, with the sort values the listing lacks labelled for the cursors."""
     conditions = [*_tenancy(shape.listing), *filters.conditions()]
     if shape.after:
         conditions.append(_keyset(shape.sort, f"{shape.params}_a", after=True))
     if shape.before:
         conditions.append(_keyset(shape.sort, f"{shape.params}_b", after=False))
     sort = shape.sort
-    keys = [e.label(n) for e, n in zip(sort.expressions, sort.key_names, strict=True)]
+    page_names(shape.listing, sort)  # (checks that the listing has its sort columns)
+    keys = [
+        e.label(n) for e, n in zip(sort.expressions, sort.key_names, strict=True) if _labelled(n)
+    ]
     return (
         shape.listing.select(*keys)
         .where(*conditions)
@@ -83,7 +101,7 @@ def pages_statement(
         .where(listing.parent == parents.c.pid)
         .lateral("page")
     )
-    names = [*listing.names, *shape.sort.key_names, *(c.name for c in extra)]
+    names = [*page_names(listing, shape.sort), *(c.name for c in extra)]
     return Prepared(
         select(parents.c.pid, *(inner.c[n] for n in names)).select_from(parents).join(inner, true())
     )
