@@ -86,7 +86,12 @@ class PlanCompiler:
             if field_def is None:
                 continue  # graphql-core leaves such a key out of the response too
             fields.append(self.field_plan(key, details, parent_type, field_def, static_arguments))
-        return ObjectPlan(parent_type, fields)
+        pure = all(
+            f.kind is FieldKind.TYPENAME
+            or (f.kind is FieldKind.ATTRIBUTE and unwrapped(f.type_plan).kind is TypeKind.LEAF)
+            for f in fields
+        )
+        return ObjectPlan(parent_type, fields, pure=pure)
 
     def field_plan(
         self,

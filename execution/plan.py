@@ -114,6 +114,9 @@ class ObjectPlan:
     # The generated function that executes these fields (codegen), made on first use.
     runner: Callable[..., Any] | None = None
     is_root: bool = False
+    # Every field a plain attribute of a leaf type (or ``__typename``): the fields of one
+    # object come out the same however often it is completed (``RunState.execute_fields``).
+    pure: bool = False
 
 
 def unwrapped(plan: TypePlan) -> TypePlan:

@@ -25,7 +25,7 @@ LazyInfo = GraphQLResolveInfo[Any] | None
 class RunState:
     """The state of one execution: graphql-core's executor (errors, info) plus the plans."""
 
-    __slots__ = ("compiled", "executor", "is_awaitable", "recorded_roots")
+    __slots__ = ("compiled", "completed", "executor", "is_awaitable", "recorded_roots")
 
     def __init__(self, compiled: Any, executor: Executor[Any], record_roots: bool = False) -> None:
         self.compiled = compiled  # the engine's per-document state: lazily compiled sub-plans
@@ -33,13 +33,29 @@ class RunState:
         self.is_awaitable = executor.is_awaitable
         # A check replays a mutation's root results on graphql-core (engine, ``Check``).
         self.recorded_roots: RecordedRoots | None = {} if record_roots else None
+        # The fields of objects completed under a pure plan, by (plan, object) identity: one
+        # object met again under the same selection (a page's 250 comments name 50 authors)
+        # is not completed again. Kept for this execution only, with the object (so its id is
+        # not reused meanwhile), and only for a completion that raised no error.
+        self.completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
 
     def execute_fields(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
         """graphql-core's ``execute_fields``, as code generated for the plan (``codegen``)."""
         runner = plan.runner
         if runner is None:
             runner = plan.runner = field_runner(plan, self.compiled.leaf_classes)
-        return runner(self, source, path)
+        if not plan.pure:
+            return runner(self, source, path)
+        key = (id(plan), id(source))
+        seen = self.completed.get(key)
+        if seen is not None and seen[0] is source:
+            return seen[1]
+        errors = self.executor.collected_errors.errors
+        before = len(errors)
+        result = runner(self, source, path)
+        if result.__class__ is dict and len(errors) == before:
+            self.completed[key] = (source, result)
+        return result
 
     def subplan(self, plan: FieldPlan, object_type: GraphQLObjectType) -> ObjectPlan:
         subplan = plan.subplans.get(object_type.name)

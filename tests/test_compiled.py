@@ -1293,3 +1293,49 @@ async def test_the_benchmark_workloads_run_on_plans(
     assert bodies == [bodies[0]] * 8
     assert record.compared == 8
     assert record.differences == []
+
+
+# -- one object met again under the same selection -------------------------------------------
+
+
+@strawberry.type
+class Person:
+    name: str
+    motto: Shout  # non-null; 'silence' fails to serialize
+
+
+@strawberry.type
+class Post:
+    title: str
+    author: Person | None
+
+
+@strawberry.type
+class PostsQuery:
+    @strawberry.field
+    def posts(self, motto: str = "hi") -> list[Post]:
+        shared = Person(name="ann", motto=Shout(motto))
+        return [Post(title=str(i), author=shared) for i in range(3)]
+
+
+@pytest.mark.parametrize("mode", ["differential", "compiled"])
+async def test_an_object_met_again_is_completed_once_unless_it_failed(mode: str) -> None:
+    """A pure plan (plain leaf attributes) completes one object once per execution and reuses
+    its fields; a completion that raised an error is never reused: each place reports its own."""
+    config = StrawberryConfig(scalar_map={Shout: SHOUT})
+    schema = IssuegraphSchema(query=PostsQuery, config=config)
+    schema.execution_engine = make_engine(schema, mode)
+    reference = IssuegraphSchema(query=PostsQuery, config=config)
+    selection = "{ title author { name motto } }"
+    query = f'{{ posts {selection} loud: posts(motto: "silence") {selection} }}'
+    result = await schema.execute(query)
+    expected = await reference.execute(query)
+    assert summary(result) == summary(expected)
+    assert result.data is not None
+    posts = result.data["posts"]
+    assert posts[0]["author"] == {"name": "ann", "motto": "HI"}
+    assert posts[0]["author"] is posts[1]["author"] is posts[2]["author"]
+    assert [post["author"] for post in result.data["loud"]] == [None, None, None]
+    paths = sorted(e.path for e in result.errors or ())
+    assert paths == [["loud", i, "author", "motto"] for i in range(3)]
+    assert differential.RECORD.differences == []
