@@ -7,7 +7,9 @@ time. A resolver that produces issues therefore reads its own selection (fragmen
 all of them through the same dataloaders (one batch per relation), and sets them on each object
 (the relation fields of ``schema.relations``), which then answer like plain attributes. People
 (reporter, assignee, a comment's author) come joined to the rows themselves
-(``services.users.joined_user``). Anything not prefetched is loaded when read.
+(``services.users.joined_user``); the labels and the comment page can come in the issues' own
+rows too (``services.issue_relations``, ``issue_with_relations`` below), and then are not
+loaded again. Anything not prefetched is loaded when read.
 """
 
 from __future__ import annotations
