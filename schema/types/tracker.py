@@ -22,7 +22,7 @@ from schema.issue_lookahead import issue_relations
 from schema.relations import Relation, RelationLoaders
 from schema.selection import SelectionInfo
 from schema.types import relation_loads as loads
-from schema.types.base import PRIORITY, STATUS, Node, built, deferred
+from schema.types.base import PRIORITY, STATUS, Node, built, deferred, model_row
 from schema.types.insights import IssueInsight, LabelLoaders
 from schema.types.jobs import Job
 from schema.types.labels import Label
@@ -99,7 +99,7 @@ class Workspace(Node):
 
     @classmethod
     def from_model(cls, workspace: domain.Workspace) -> Workspace:
-        return cls.from_row({"id": workspace.id, "slug": workspace.slug, "name": workspace.name})
+        return cls.from_row(model_row(workspace, "id", "slug", "name"))
 
     @classmethod
     def from_row(cls, row: Row) -> Workspace:
@@ -191,14 +191,7 @@ class Project(Node):
 
     @classmethod
     def from_model(cls, project: domain.Project) -> Project:
-        return cls(
-            id=to_global_id("Project", project.id),
-            key=project.key,
-            name=project.name,
-            description=project.description,
-            pk=project.id,
-            workspace_id=project.workspace_id,
-        )
+        return cls.from_row(model_row(project, "id", "key", "name", "description", "workspace_id"))
 
     @classmethod
     def from_row(cls, row: Row, prefix: str = "") -> Project:
