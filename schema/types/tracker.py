@@ -80,12 +80,14 @@ class TrackerContext(RequestContext[TrackerLoaders], Protocol):
         self,
         info: SelectionInfo,
         issues: Sequence[Issue],
-        project: Project | None = None,
         *,
-        connection: bool = True,
+        connection: bool,
+        project: Project | None = None,
         nested: IssueRelations = NO_RELATIONS,
     ) -> None:
-        """Load what the field being resolved selects on ``issues`` and ``nested`` lacks."""
+        """Load, up front, what the field being resolved will ask of ``issues``: under its
+        ``edges { node }`` (``connection``) or its own selection; less what ``nested`` (what
+        their rows brought along) has."""
 
 
 ContextInfo = Info[TrackerContext, None]
@@ -233,7 +235,9 @@ class Project(Node):
         count = counter(info, lambda: loaders.project_issue_count.load((self.pk, query)))
         relations = issue_relations(info)  # what the issues' rows bring along
         page = await loaders.project_issues.load((self.pk, args, query, relations))
-        await info.context.prefetch_issues(info, page.items, self, nested=relations)
+        await info.context.prefetch_issues(
+            info, page.items, connection=True, project=self, nested=relations
+        )
         return Connection.of(page, count)
 
 
