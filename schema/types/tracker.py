@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 import strawberry
 from aiodataloader import DataLoader
@@ -32,6 +32,8 @@ from services.issue_relations import NO_RELATIONS, IssueRelations
 from services.issues import IssueQuery
 from services.pagination import Page, PageArgs
 from services.types import Row
+
+NodeT = TypeVar("NodeT")
 
 
 class TrackerLoaders(UserLoaders, LabelLoaders, Protocol):
@@ -93,11 +95,58 @@ class TrackerContext(RequestContext[TrackerLoaders], Protocol):
 ContextInfo = Info[TrackerContext, None]
 
 
+def _viewer_role(self: Workspace, info: ContextInfo) -> domain.Role:
+    return info.context.require_viewer().roles[self.pk]
+
+
+def _workspace_list(
+    page: Callable[[TrackerLoaders], DataLoader[PageKey, Page[NodeT]]],
+    count: Callable[[TrackerLoaders], DataLoader[int, int]],
+) -> Callable[..., Awaitable[Connection[NodeT]]]:
+    """The resolver of a workspace's list that takes nothing but page arguments: a page of
+    ``page``'s loader, and ``totalCount`` from ``count``'s when selected."""
+
+    async def resolve(
+        self: Workspace,
+        info: ContextInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[NodeT]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        total = counter(info, lambda: count(loaders).load(self.pk))
+        return Connection.of(await page(loaders).load((self.pk, args)), total)
+
+    return resolve
+
+
 @strawberry.type
 class Workspace(Node):
     slug: str
     name: str
     pk: strawberry.Private[int]
+    # Fields in the SDL's order: the annotated ones as declared, then the methods.
+    viewer_role: domain.Role = strawberry.field(resolver=_viewer_role)
+    members: Connection[Membership] = strawberry.field(
+        resolver=_workspace_list(
+            lambda loaders: loaders.workspace_members,
+            lambda loaders: loaders.workspace_member_count,
+        )
+    )
+    projects: Connection[Project] = strawberry.field(
+        resolver=_workspace_list(
+            lambda loaders: loaders.workspace_projects,
+            lambda loaders: loaders.workspace_project_count,
+        )
+    )
+    labels: Connection[Label] = strawberry.field(
+        resolver=_workspace_list(
+            lambda loaders: loaders.workspace_labels,
+            lambda loaders: loaders.workspace_label_count,
+        )
+    )
 
     @classmethod
     def from_model(cls, workspace: domain.Workspace) -> Workspace:
@@ -115,55 +164,6 @@ class Workspace(Node):
                 "pk": pk,
             },
         )
-
-    @strawberry.field
-    def viewer_role(self, info: ContextInfo) -> domain.Role:
-        return info.context.require_viewer().roles[self.pk]
-
-    @strawberry.field
-    async def members(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Membership]:
-        loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
-        count = counter(info, lambda: loaders.workspace_member_count.load(self.pk))
-        page = await loaders.workspace_members.load((self.pk, args))
-        return Connection.of(page, count)
-
-    @strawberry.field
-    async def projects(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Project]:
-        loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
-        count = counter(info, lambda: loaders.workspace_project_count.load(self.pk))
-        page = await loaders.workspace_projects.load((self.pk, args))
-        return Connection.of(page, count)
-
-    @strawberry.field
-    async def labels(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Label]:
-        loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
-        count = counter(info, lambda: loaders.workspace_label_count.load(self.pk))
-        page = await loaders.workspace_labels.load((self.pk, args))
-        return Connection.of(page, count)
 
     @strawberry.field
     async def jobs(
