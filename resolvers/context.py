@@ -4,7 +4,7 @@ types read (``schema.context.RequestContext``); the resolvers read the rest."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence, Sized
+from collections.abc import AsyncIterator, Sized
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -20,10 +20,7 @@ from resolvers.loaders import LoaderHooks, Loaders
 from resolvers.rate_limit_state import RateLimitInfo
 from resolvers.services import Services
 from resolvers.wiring import ContextWiring
-from schema.selection import SelectionInfo
-from schema.types import Issue, Project
 from services.auth import current_roles
-from services.issue_relations import NO_RELATIONS, IssueRelations
 from services.pagination import PageArgs
 from services.types import Role, Statements
 from services.viewer import Viewer
@@ -137,21 +134,8 @@ class Context(BaseContext):
     def check_string_length(self, value: str | None, argument: str) -> None:
         self.wiring.paging.check_string_length(value, argument)
 
-    async def prefetch_issues(
-        self,
-        info: SelectionInfo,
-        issues: Sequence[Issue],
-        project: Project | None = None,
-        *,
-        connection: bool = True,
-        nested: IssueRelations = NO_RELATIONS,
-    ) -> None:
-        """Load what the field being resolved will ask of these issues, up front: under its
-        ``edges { node }`` (a connection) or, with ``connection=False``, its own selection;
-        less what their rows brought along (``nested``)."""
-        await prefetch.prefetch_issues(
-            self, info, issues, connection=connection, project=project, nested=nested
-        )
+    # The look-ahead the schema's types start (``TrackerContext.prefetch_issues``).
+    prefetch_issues = prefetch.prefetch_issues
 
     # -- jobs ---------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -30,7 +30,6 @@ from schema.types import (
     Membership,
     Project,
     User,
-    Workspace,
 )
 from schema.types.labels import label_builder
 from services.errors import DomainError
@@ -84,6 +83,20 @@ class LoaderSource(Protocol):
     def loader_hooks(self) -> LoaderHooks: ...
 
 
+class _ById(Generic[N]):
+    """A ``Loaders`` attribute naming an entity's by-id loader: ``by_id`` builds it on first
+    read and stores it in the instance under the same name, which then shadows this."""
+
+    def __init__(self, entity: Entity[N]) -> None:
+        self.entity = entity
+
+    def __set_name__(self, owner: type[Loaders], name: str) -> None:
+        assert name == self.entity.loader, (name, self.entity.loader)
+
+    def __get__(self, loaders: Loaders, owner: type[Loaders]) -> DataLoader[int, N | None]:
+        return loaders.by_id(self.entity)
+
+
 class Loaders:
     """The request's dataloaders, each built on first use (a one-issue read needs five)."""
 
@@ -91,29 +104,14 @@ class Loaders:
         self._source = source
         self.people: dict[int, User] = {}
 
-    @cached_property
-    def user(self) -> DataLoader[int, User | None]:
-        return self.by_id(USER)
-
-    @cached_property
-    def workspace(self) -> DataLoader[int, Workspace | None]:
-        return self.by_id(WORKSPACE)
-
-    @cached_property
-    def project(self) -> DataLoader[int, Project | None]:
-        return self.by_id(PROJECT)
-
-    @cached_property
-    def issue(self) -> DataLoader[int, Issue | None]:
-        return self.by_id(ISSUE)
-
-    @cached_property
-    def label(self) -> DataLoader[int, Label | None]:
-        return self.by_id(LABEL)
-
-    @cached_property
-    def comment(self) -> DataLoader[int, Comment | None]:
-        return self.by_id(COMMENT)
+    # The by-id loaders (``by_id``), under their entities' loader names.
+    user = _ById(USER)
+    workspace = _ById(WORKSPACE)
+    project = _ById(PROJECT)
+    issue = _ById(ISSUE)
+    label = _ById(LABEL)
+    comment = _ById(COMMENT)
+    job = _ById(JOB)
 
     @cached_property
     def issue_labels(self) -> DataLoader[int, list[Label]]:
@@ -185,10 +183,6 @@ class Loaders:
     @cached_property
     def issue_insight(self) -> DataLoader[int, IssueInsight | None]:
         return self._loader("issue_insight", self._insights)
-
-    @cached_property
-    def job(self) -> DataLoader[int, Job | None]:
-        return self.by_id(JOB)
 
     @cached_property
     def workspace_jobs(self) -> DataLoader[JobPageKey, Page[Job]]:

@@ -136,7 +136,7 @@ class Query:
         reads = context.services.issue_reads
         page, total = await reads.search(workspace_slug, query, args)
         issues = page.map(partial(Issue.from_row, loaders=context.loaders))
-        await context.prefetch_issues(info, issues.items)
+        await context.prefetch_issues(info, issues.items, connection=True)
         return Connection.of(issues, lambda: constant(total))
 
     @strawberry.field

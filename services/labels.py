@@ -12,7 +12,6 @@ from db.statements import Prepared, Row
 from services import validation
 from services.errors import Conflict, Invalid, NotFound
 from services.pagination import (
-    Listing,
     Page,
     PageArgs,
     SortKey,
@@ -20,7 +19,7 @@ from services.pagination import (
     decode_str,
     ids_param,
 )
-from services.tenancy import Service, TenantReads
+from services.tenancy import Service, TenantReads, tenant_listing
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS
 
@@ -29,12 +28,7 @@ MAX_LABELS_PER_ISSUE = 100
 
 _labels = Label.__table__
 _issue_labels = IssueLabel.__table__
-LABELS = Listing(
-    "labels",
-    (_labels.c.id, _labels.c.workspace_id, _labels.c.name, _labels.c.color),
-    parent=_labels.c.workspace_id,
-    tenant=_labels.c.workspace_id,
-)
+LABELS = tenant_listing("labels", _labels, ("id", "workspace_id", "name", "color"))
 LABEL_ORDER = SortKey(
     "labels:name", (_labels.c.name, _labels.c.id), (decode_str, decode_bigint), False
 )

@@ -1,5 +1,6 @@
 """What every object type shares: the ``Node`` interface, building objects from read rows
-without their dataclass ``__init__``, the enum members rows name, and ``deferred``."""
+without their dataclass ``__init__`` (and written objects as rows), the enum members rows name,
+and ``deferred``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def built(cls: type[T], fields: dict[str, Any]) -> T:
     obj = object.__new__(cls)
     obj.__dict__.update(fields)
     return obj
+
+
+def model_row(model: object, *columns: str) -> dict[str, Any]:
+    """A written ORM object's ``columns`` as the row a read would give, so that a type's
+    ``from_model`` (a mutation's payload) goes through its ``from_row``: one field mapping."""
+    return {column: getattr(model, column) for column in columns}
 
 
 # Read rows carry enums as their database labels; these give the members.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import strawberry
 
 from schema.ids import to_global_id
-from schema.types.base import Node, built
+from schema.types.base import Node, built, model_row
 from services import types as domain
 from services.types import Row
 
@@ -21,13 +21,7 @@ class Label(Node):
 
     @classmethod
     def from_model(cls, label: domain.Label) -> Label:
-        return cls(
-            id=to_global_id("Label", label.id),
-            name=label.name,
-            color=label.color,
-            pk=label.id,
-            workspace_id=label.workspace_id,
-        )
+        return cls.from_row(model_row(label, "id", "name", "color", "workspace_id"))
 
     @classmethod
     def from_row(cls, row: Row) -> Label:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 import strawberry
 from aiodataloader import DataLoader
@@ -22,7 +22,7 @@ from schema.issue_lookahead import issue_relations
 from schema.relations import Relation, RelationLoaders
 from schema.selection import SelectionInfo
 from schema.types import relation_loads as loads
-from schema.types.base import PRIORITY, STATUS, Node, built, deferred
+from schema.types.base import PRIORITY, STATUS, Node, built, deferred, model_row
 from schema.types.insights import IssueInsight, LabelLoaders
 from schema.types.jobs import Job
 from schema.types.labels import Label
@@ -32,6 +32,8 @@ from services.issue_relations import NO_RELATIONS, IssueRelations
 from services.issues import IssueQuery
 from services.pagination import Page, PageArgs
 from services.types import Row
+
+NodeT = TypeVar("NodeT")
 
 
 class TrackerLoaders(UserLoaders, LabelLoaders, Protocol):
@@ -80,15 +82,44 @@ class TrackerContext(RequestContext[TrackerLoaders], Protocol):
         self,
         info: SelectionInfo,
         issues: Sequence[Issue],
-        project: Project | None = None,
         *,
-        connection: bool = True,
+        connection: bool,
+        project: Project | None = None,
         nested: IssueRelations = NO_RELATIONS,
     ) -> None:
-        """Load what the field being resolved selects on ``issues`` and ``nested`` lacks."""
+        """Load, up front, what the field being resolved will ask of ``issues``: under its
+        ``edges { node }`` (``connection``) or its own selection; less what ``nested`` (what
+        their rows brought along) has."""
 
 
 ContextInfo = Info[TrackerContext, None]
+
+
+def _viewer_role(self: Workspace, info: ContextInfo) -> domain.Role:
+    return info.context.require_viewer().roles[self.pk]
+
+
+def _workspace_list(
+    page: Callable[[TrackerLoaders], DataLoader[PageKey, Page[NodeT]]],
+    count: Callable[[TrackerLoaders], DataLoader[int, int]],
+) -> Callable[..., Awaitable[Connection[NodeT]]]:
+    """The resolver of a workspace's list that takes nothing but page arguments: a page of
+    ``page``'s loader, and ``totalCount`` from ``count``'s when selected."""
+
+    async def resolve(
+        self: Workspace,
+        info: ContextInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[NodeT]:
+        loaders = info.context.loaders
+        args = info.context.page_args(first, after, last, before)
+        total = counter(info, lambda: count(loaders).load(self.pk))
+        return Connection.of(await page(loaders).load((self.pk, args)), total)
+
+    return resolve
 
 
 @strawberry.type
@@ -96,10 +127,30 @@ class Workspace(Node):
     slug: str
     name: str
     pk: strawberry.Private[int]
+    # Fields in the SDL's order: the annotated ones as declared, then the methods.
+    viewer_role: domain.Role = strawberry.field(resolver=_viewer_role)
+    members: Connection[Membership] = strawberry.field(
+        resolver=_workspace_list(
+            lambda loaders: loaders.workspace_members,
+            lambda loaders: loaders.workspace_member_count,
+        )
+    )
+    projects: Connection[Project] = strawberry.field(
+        resolver=_workspace_list(
+            lambda loaders: loaders.workspace_projects,
+            lambda loaders: loaders.workspace_project_count,
+        )
+    )
+    labels: Connection[Label] = strawberry.field(
+        resolver=_workspace_list(
+            lambda loaders: loaders.workspace_labels,
+            lambda loaders: loaders.workspace_label_count,
+        )
+    )
 
     @classmethod
     def from_model(cls, workspace: domain.Workspace) -> Workspace:
-        return cls.from_row({"id": workspace.id, "slug": workspace.slug, "name": workspace.name})
+        return cls.from_row(model_row(workspace, "id", "slug", "name"))
 
     @classmethod
     def from_row(cls, row: Row) -> Workspace:
@@ -113,55 +164,6 @@ class Workspace(Node):
                 "pk": pk,
             },
         )
-
-    @strawberry.field
-    def viewer_role(self, info: ContextInfo) -> domain.Role:
-        return info.context.require_viewer().roles[self.pk]
-
-    @strawberry.field
-    async def members(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Membership]:
-        loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
-        count = counter(info, lambda: loaders.workspace_member_count.load(self.pk))
-        page = await loaders.workspace_members.load((self.pk, args))
-        return Connection.of(page, count)
-
-    @strawberry.field
-    async def projects(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Project]:
-        loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
-        count = counter(info, lambda: loaders.workspace_project_count.load(self.pk))
-        page = await loaders.workspace_projects.load((self.pk, args))
-        return Connection.of(page, count)
-
-    @strawberry.field
-    async def labels(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Label]:
-        loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
-        count = counter(info, lambda: loaders.workspace_label_count.load(self.pk))
-        page = await loaders.workspace_labels.load((self.pk, args))
-        return Connection.of(page, count)
 
     @strawberry.field
     async def jobs(
@@ -191,14 +193,7 @@ class Project(Node):
 
     @classmethod
     def from_model(cls, project: domain.Project) -> Project:
-        return cls(
-            id=to_global_id("Project", project.id),
-            key=project.key,
-            name=project.name,
-            description=project.description,
-            pk=project.id,
-            workspace_id=project.workspace_id,
-        )
+        return cls.from_row(model_row(project, "id", "key", "name", "description", "workspace_id"))
 
     @classmethod
     def from_row(cls, row: Row, prefix: str = "") -> Project:
@@ -240,7 +235,9 @@ class Project(Node):
         count = counter(info, lambda: loaders.project_issue_count.load((self.pk, query)))
         relations = issue_relations(info)  # what the issues' rows bring along
         page = await loaders.project_issues.load((self.pk, args, query, relations))
-        await info.context.prefetch_issues(info, page.items, self, nested=relations)
+        await info.context.prefetch_issues(
+            info, page.items, connection=True, project=self, nested=relations
+        )
         return Connection.of(page, count)
 
 
