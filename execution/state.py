@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo
 from graphql.pyutils import Path
 
 from execution.codegen import field_runner
@@ -25,7 +25,7 @@ LazyInfo = GraphQLResolveInfo[Any] | None
 class RunState:
     """The state of one execution: graphql-core's executor (errors, info) plus the plans."""
 
-    __slots__ = ("compiled", "completed", "executor", "is_awaitable", "recorded_roots")
+    __slots__ = ("compiled", "completed", "errors", "executor", "is_awaitable", "recorded_roots")
 
     def __init__(self, compiled: Any, executor: Executor[Any], record_roots: bool = False) -> None:
         self.compiled = compiled  # the engine's per-document state: lazily compiled sub-plans
@@ -37,7 +37,9 @@ class RunState:
         # object met again under the same selection (a page's 250 comments name 50 authors)
         # is not completed again. Kept for this execution only, with the object (so its id is
         # not reused meanwhile), and only for a completion that raised no error.
-        self.completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+        self.completed: dict[tuple[ObjectPlan, int], tuple[Any, dict[str, Any]]] = {}
+        # The execution's field errors so far (graphql-core's list, appended to in place).
+        self.errors: list[GraphQLError] = executor.collected_errors.errors
 
     def execute_fields(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
         """graphql-core's ``execute_fields``, as code generated for the plan (``codegen``)."""
@@ -46,14 +48,13 @@ class RunState:
             runner = plan.runner = field_runner(plan, self.compiled.leaf_classes)
         if not plan.pure:
             return runner(self, source, path)
-        key = (id(plan), id(source))
+        key = (plan, id(source))
         seen = self.completed.get(key)
         if seen is not None and seen[0] is source:
             return seen[1]
-        errors = self.executor.collected_errors.errors
-        before = len(errors)
+        errors = len(self.errors)
         result = runner(self, source, path)
-        if result.__class__ is dict and len(errors) == before:
+        if result.__class__ is dict and len(self.errors) == errors:
             self.completed[key] = (source, result)
         return result
 
