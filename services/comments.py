@@ -18,7 +18,8 @@ _comments = Comment.__table__
 COMMENTS = tenant_listing(
     "comments",
     _comments,
-    ("id", "workspace_id", "issue_id", "author_id", "body", "created_at"),
+    # Not its workspace: nothing reads it off a comment (the tenancy condition has it).
+    ("id", "issue_id", "author_id", "body", "created_at"),
     parent="issue_id",
     joined=(joined_user("author", _comments.c.author_id),),
 )

@@ -52,9 +52,12 @@ _workspaces = Workspace.__table__
 _issue_labels = IssueLabel.__table__
 _labels = Label.__table__
 
+# The columns an issue is read with: not the search vector, nor which import line wrote it
+# (only the import itself reads those, through the session).
+_UNREAD = frozenset({"search_vector", "import_job_id", "import_line"})
 ISSUES = Listing(
     "issues",
-    tuple(c for c in _issues.columns if c.name != "search_vector"),
+    tuple(c for c in _issues.columns if c.name not in _UNREAD),
     parent=_issues.c.project_id,
     tenant=_issues.c.workspace_id,
     joined=(
