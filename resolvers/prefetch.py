@@ -20,12 +20,15 @@ from functools import partial
 
 from graphql import GraphQLError
 
-from schema.issue_lookahead import CommentsPlan, issue_plan, page_args_of
+from schema.issue_lookahead import CommentsPlan, IssuePageAhead, issue_plan, page_args_of
 from schema.selection import SelectionInfo
 from schema.types import Comment, Issue, Label, Project
+from schema.types.labels import label_builder
 from schema.types.tracker import TrackerContext, TrackerLoaders
 from services.errors import DomainError
+from services.issue_reads import PROJECT_PREFIX, IssueReads
 from services.issue_relations import NO_RELATIONS, IssueFound, IssueRelations
+from services.issues import IssueQuery
 from services.types import Row
 
 
@@ -98,3 +101,26 @@ def issue_with_relations(
         page = found.comments.map(partial(Comment.from_row, loaders=loaders))
         issue.loaded_comments = {relations.comments: page}
     return issue
+
+
+async def project_with_issues(
+    reads: IssueReads,
+    loaders: TrackerLoaders,
+    workspace_slug: str,
+    key: str,
+    ahead: IssuePageAhead,
+) -> Project | None:
+    """The project, read in one statement with the page of issues its ``issues`` field will
+    ask for (``ahead``), which waits in the ``project_issues`` loader under the key that field
+    computes (no filter, the default order); None when there is no such project."""
+    found = await reads.project_with_issues(workspace_slug, key, ahead.args, ahead.relations)
+    if found is None:
+        return None
+    project = Project.from_row(found.project, prefix=PROJECT_PREFIX)
+    loaders.project.prime(project.pk, project)
+    build = partial(
+        issue_with_relations, loaders, relations=ahead.relations, label_of=label_builder()
+    )
+    page = found.issues.map(build)
+    loaders.project_issues.prime((project.pk, ahead.args, IssueQuery(), ahead.relations), page)
+    return project

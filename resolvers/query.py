@@ -13,8 +13,9 @@ from resolvers.context import Context, ResolverInfo
 from schema.connections import Connection, constant
 from schema.entities import ENTITIES
 from schema.ids import from_global_id, pk_of
-from schema.issue_lookahead import issue_relations
+from schema.issue_lookahead import issue_relations, project_issue_page
 from schema.types import Issue, Job, Node, Project, User, Workspace
+from services.errors import DomainError
 from services.issues import PROJECT_PREFIX
 
 ContextInfo = ResolverInfo
@@ -96,8 +97,17 @@ class Query:
     @strawberry.field
     async def project(self, info: ContextInfo, workspace_slug: str, key: str) -> Project | None:
         context = info.context
-        reads = context.services.project_reads
-        row = await reads.get_by_key(workspace_slug, key)
+        ahead = project_issue_page(info)
+        if ahead is not None:
+            # The issues it selects come in the project's own statement, then wait in their
+            # loader for the issues field, which finds them there.
+            try:
+                return await prefetch.project_with_issues(
+                    context.services.issue_reads, context.loaders, workspace_slug, key, ahead
+                )
+            except DomainError:
+                pass  # a cursor that does not decode: the issues field reports it
+        row = await context.services.project_reads.get_by_key(workspace_slug, key)
         if row is None:
             return None
         project = Project.from_row(row)

@@ -64,11 +64,10 @@ def page_args_of(
     )
 
 
-def issue_relations(info: SelectionInfo, *, connection: bool = True) -> IssueRelations:
-    """The relations the issues' rows can bring along: their labels, and their comment page
-    when exactly one is selected with arguments that check out (anything else is left to the
-    loaders, which report bad arguments on the field itself)."""
-    plan = issue_plan(info, connection=connection)
+def _relations(plan: IssuePlan, info: SelectionInfo) -> IssueRelations:
+    """Their labels, and their comment page when exactly one is selected with arguments that
+    check out (anything else is left to the loaders, which report bad arguments on the field
+    itself)."""
     comments = None
     if len(plan.comments) == 1:
         try:
@@ -76,3 +75,39 @@ def issue_relations(info: SelectionInfo, *, connection: bool = True) -> IssueRel
         except (GraphQLError, DomainError, ValueError, TypeError):
             comments = None
     return IssueRelations(plan.labels, comments)
+
+
+def issue_relations(info: SelectionInfo, *, connection: bool = True) -> IssueRelations:
+    """The relations the issues' rows of the field being resolved can bring along."""
+    return _relations(issue_plan(info, connection=connection), info)
+
+
+@dataclass(frozen=True)
+class IssuePageAhead:
+    """The page of issues a project's ``issues`` field will ask for, read with the project."""
+
+    args: PageArgs
+    relations: IssueRelations
+
+
+def project_issue_page(info: SelectionInfo) -> IssuePageAhead | None:
+    """The page a project field's one ``issues`` field selects, when its rows can come in the
+    project's own statement: no filter and no ordering (those take the loader), arguments that
+    check out (bad ones are reported by the field itself), one such field only."""
+    found = selection(info)
+    wanted = [f for f in found.fields if f.name == "issues"]
+    if len(wanted) != 1:
+        return None
+    field, variables = wanted[0], info.variable_values
+    if field.argument("filter", variables) is not None:
+        return None
+    if field.argument("orderBy", variables) is not None:
+        return None
+    try:
+        args = page_args_of(info.context, field, variables)
+    except (GraphQLError, DomainError, ValueError, TypeError):
+        return None
+    plan: IssuePlan | None = found.memo.get("project:issues")
+    if plan is None:
+        plan = found.memo["project:issues"] = IssuePlan.of(field.under("edges", "node"))
+    return IssuePageAhead(args, _relations(plan, info))

@@ -37,6 +37,7 @@ from services.pagination import (
     decode_float,
     decode_int,
     fetch_page,
+    fetch_parent_with_page,
     ids_param,
 )
 from services.projects import PROJECTS
@@ -243,6 +244,30 @@ async def issue_by_identifier(
     return nested.found(rows[0]) if rows else None
 
 
+# A project by its workspace's slug and its key, among the viewer's, as the parent of a page
+# of its issues (``IssueReads.project_with_issues``): its columns prefixed ``PROJECT_PREFIX``.
+_PROJECT_BY_KEY = (
+    select(
+        _projects.c.id.label("pid"), *(c.label(PROJECT_PREFIX + c.name) for c in PROJECTS.columns)
+    )
+    .join(_workspaces, _workspaces.c.id == _projects.c.workspace_id)
+    .where(
+        _workspaces.c.slug == bindparam("slug", type_=String),
+        _projects.c.key == bindparam("key", type_=String),
+        _projects.c.workspace_id == any_(ids_param("workspaces")),
+    )
+    .subquery("parents")
+)
+
+
+@dataclass(frozen=True)
+class ProjectIssues:
+    """A project (its columns prefixed ``PROJECT_PREFIX``) and a page of its issues."""
+
+    project: Row
+    issues: Page[IssueFound]
+
+
 class IssueReads(TenantReads):
     listing = ISSUES
 
@@ -276,6 +301,39 @@ class IssueReads(TenantReads):
             project_ids, args, query.sort, query, nested.columns, nested.values
         )
         return {project: page.map(nested.found) for project, page in pages.items()}
+
+    async def project_with_issues(
+        self,
+        workspace_slug: str,
+        key: str,
+        args: PageArgs,
+        relations: IssueRelations = NO_RELATIONS,
+    ) -> ProjectIssues | None:
+        """The viewer's project ``key`` of the workspace and its first page of issues in the
+        default order, each with the ``relations`` in its row: one statement where the project
+        and then its page took two. None when there is no such project; a cursor that does not
+        decode raises ``Invalid`` (the page's own field reports it)."""
+        if not self.viewer.workspace_ids:
+            return None
+        nested = NestedRead.of(relations)
+        query = IssueQuery()
+        found = await fetch_parent_with_page(
+            self.db,
+            self.listing,
+            _PROJECT_BY_KEY,
+            query.sort,
+            args,
+            {"slug": workspace_slug, "key": key.upper()},
+            workspaces=self.viewer.workspace_ids,
+            viewer=self.viewer.user_id,
+            filters=query,
+            extra=nested.columns,
+            extra_values=nested.values,
+        )
+        if found is None:
+            return None
+        project, page = found
+        return ProjectIssues(project, page.map(nested.found))
 
     async def counts(self, project_ids: Sequence[int], query: IssueQuery) -> dict[int, int]:
         return await self.counts_per_parent(project_ids, query)

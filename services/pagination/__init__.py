@@ -27,6 +27,7 @@ from services.pagination.pages import (
     count_per_parent,
     fetch_page,
     fetch_pages,
+    fetch_parent_with_page,
     page_rows,
     page_shape,
     page_values,
@@ -55,6 +56,7 @@ __all__ = [
     "encode_cursor",
     "fetch_page",
     "fetch_pages",
+    "fetch_parent_with_page",
     "ids_param",
     # The same shapes, statements, values and pages, for a page nested in its parent's row
     # (services/nested_pages.py).

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Subquery
 
 from db.statements import Row, Statements
 from services.pagination.cursors import PageArgs, SortKey, decode_cursor, encode_cursor
@@ -17,6 +17,7 @@ from services.pagination.statements import (
     counts_statement,
     page_statement,
     pages_statement,
+    parent_with_page_statement,
 )
 
 T = TypeVar("T")
@@ -123,6 +124,38 @@ async def fetch_pages(
     for row in await db.fetch(statement, values):
         grouped[row[0]].append(row)
     return {pid: page_rows(rows, args, sort) for pid, rows in grouped.items()}
+
+
+async def fetch_parent_with_page(
+    db: Statements,
+    listing: Listing,
+    parent: Subquery,
+    sort: SortKey,
+    args: PageArgs,
+    values: Mapping[str, Any],
+    *,
+    workspaces: Sequence[int] = (),
+    viewer: int | None = None,
+    filters: Filters = NO_FILTERS,
+    extra: tuple[ColumnElement[Any], ...] = (),
+    extra_values: Mapping[str, Any] | None = None,
+) -> tuple[Row, Page[Row]] | None:
+    """The one row ``parent`` selects (with ``values``) and its page of ``listing``, in one
+    statement (``parent_with_page_statement``); None when it selects nothing. The page's rows
+    carry the parent's columns too. A cursor that does not decode raises ``Invalid``."""
+    all_values = page_values(args, sort)
+    statement = parent_with_page_statement(
+        page_shape(listing, sort, args), ShapeKey(filters), extra, parent
+    )
+    all_values.update(filters.values())
+    all_values.update(values)
+    all_values.update(extra_values or {}, workspaces=list(workspaces), viewer=viewer)
+    rows = await db.fetch(statement, all_values)
+    if not rows:
+        return None
+    first_column = listing.columns[0].name  # the page's, null for a parent alone
+    items = [row for row in rows if row[first_column] is not None]
+    return rows[0], page_rows(items, args, sort)
 
 
 async def fetch_page(

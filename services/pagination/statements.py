@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Subquery,
+    any_,
+    bindparam,
+    func,
+    select,
+    true,
+    tuple_,
+)
 
 from db.statements import Prepared
 from services.pagination.cursors import SortKey
@@ -86,24 +97,51 @@ def page_select(shape: PageShape, filters: Filters) -> Select[Any]:
     )
 
 
-@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def pages_statement(
-    shape: PageShape, filters: Filters, extra: tuple[ColumnElement[Any], ...] = ()
-) -> Prepared:
-    """``extra``: labelled columns each row brings along (a relation nested in it); built once
-    per shape by the caller, since they key this cache."""
+def _page_under(
+    shape: PageShape,
+    filters: Filters,
+    extra: tuple[ColumnElement[Any], ...],
+    parents: Subquery,
+) -> tuple[Any, list[str]]:
+    """The page of each row of ``parents`` (its ``pid`` column) as a lateral subquery, and
+    the names of its columns."""
     listing = shape.listing
     assert listing.parent is not None
-    parents = select(func.unnest(ids_param("parents")).label("pid")).subquery("parents")
     inner = (
         page_select(shape, filters)
         .add_columns(*extra)
         .where(listing.parent == parents.c.pid)
         .lateral("page")
     )
-    names = [*page_names(listing, shape.sort), *(c.name for c in extra)]
+    return inner, [*page_names(listing, shape.sort), *(c.name for c in extra)]
+
+
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def pages_statement(
+    shape: PageShape, filters: Filters, extra: tuple[ColumnElement[Any], ...] = ()
+) -> Prepared:
+    """``extra``: labelled columns each row brings along (a relation nested in it); built once
+    per shape by the caller, since they key this cache."""
+    parents = select(func.unnest(ids_param("parents")).label("pid")).subquery("parents")
+    inner, names = _page_under(shape, filters, extra, parents)
     return Prepared(
         select(parents.c.pid, *(inner.c[n] for n in names)).select_from(parents).join(inner, true())
+    )
+
+
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def parent_with_page_statement(
+    shape: PageShape,
+    filters: Filters,
+    extra: tuple[ColumnElement[Any], ...],
+    parent: Subquery,
+) -> Prepared:
+    """The row ``parent`` selects (its ``pid`` and other columns) with its page, in one
+    statement: a row per item, each with the parent's columns, or the parent alone (the page's
+    columns null) when the page is empty. ``parent`` is built once: it keys this cache."""
+    inner, names = _page_under(shape, filters, extra, parent)
+    return Prepared(
+        select(*parent.c, *(inner.c[n] for n in names)).select_from(parent).outerjoin(inner, true())
     )
 
 
