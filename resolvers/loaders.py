@@ -224,13 +224,20 @@ class Loaders:
             batch = hooks.trace_batch(name, batch)
         observe = hooks.observe_batch
         if observe is None:
-            return SharedFutureLoader(batch)
+            return SharedFutureLoader(batch, loop=self._event_loop)
 
         async def observed(keys: list[Any]) -> list[Any]:
             observe(name, len(keys))
             return await batch(keys)
 
-        return SharedFutureLoader(observed)
+        return SharedFutureLoader(observed, loop=self._event_loop)
+
+    @cached_property
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        """The request's loop, looked up once: a loader built without one looks it up itself,
+        and on CPython 3.11 each lookup is a ``getpid`` system call (a W2 request builds five
+        loaders)."""
+        return asyncio.get_running_loop()
 
     @property
     def _services(self) -> Services:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -555,3 +556,21 @@ async def test_metrics_add_up_across_server_processes(
     assert len(mine) >= min(sent, 40), server.tail()  # the deque keeps the last 300 lines
     assert {line["operation"] for line in mine} == {"Viewer"}
     assert {line["viewer_id"] for line in mine} == {alice.user_id}
+
+
+def test_a_forked_child_reports_its_own_pid_to_the_metrics() -> None:
+    """The metrics keep the pid instead of asking for it at every observation
+    (``app/metrics.py``); a forked child must still write to files of its own."""
+    from app import metrics
+
+    assert metrics._process_identifier() == os.getpid()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(write_end, str(metrics._process_identifier() == os.getpid()).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as answer:
+        assert answer.read() == "True"
+    os.waitpid(child, 0)
+    assert metrics._process_identifier() == os.getpid()
