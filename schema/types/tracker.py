@@ -241,6 +241,22 @@ class Project(Node):
         return Connection.of(page, count)
 
 
+# The plain columns ``Issue.from_row`` reads (a written issue's, for ``from_model``).
+_ISSUE_COLUMNS = (
+    "id",
+    "number",
+    "title",
+    "body",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "project_id",
+    "workspace_id",
+    "reporter_id",
+    "assignee_id",
+)
+
+
 @strawberry.type
 class Issue(Node):
     number: int
@@ -273,23 +289,10 @@ class Issue(Node):
 
     @classmethod
     def from_model(cls, issue: domain.Issue, loaders: RelationLoaders) -> Issue:
-        return cls(
-            id=to_global_id("Issue", issue.id),
-            number=issue.number,
-            title=issue.title,
-            body=issue.body,
-            status=issue.status,
-            priority=issue.priority,
-            created_at=issue.created_at,
-            updated_at=issue.updated_at,
-            closed_at=issue.closed_at,
-            pk=issue.id,
-            project_id=issue.project_id,
-            workspace_id=issue.workspace_id,
-            reporter_id=issue.reporter_id,
-            assignee_id=issue.assignee_id,
-            loaders=loaders,
-        )
+        row = model_row(issue, *_ISSUE_COLUMNS)
+        # Read rows carry enums as their database labels.
+        row["status"], row["priority"] = issue.status.value, issue.priority.value
+        return cls.from_row(row, loaders)
 
     @classmethod
     def from_row(cls, row: Row, loaders: RelationLoaders) -> Issue:
@@ -360,15 +363,8 @@ class Comment(Node):
 
     @classmethod
     def from_model(cls, comment: domain.Comment, loaders: RelationLoaders) -> Comment:
-        return cls(
-            id=to_global_id("Comment", comment.id),
-            body=comment.body,
-            created_at=comment.created_at,
-            pk=comment.id,
-            issue_id=comment.issue_id,
-            author_id=comment.author_id,
-            loaders=loaders,
-        )
+        row = model_row(comment, "id", "body", "created_at", "issue_id", "author_id")
+        return cls.from_row(row, loaders)
 
     @classmethod
     def from_row(cls, row: Row, loaders: RelationLoaders) -> Comment:
