@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
-from resolvers.prefetch import issue_with_relations
+from resolvers.prefetch import issue_page
 from resolvers.services import Services
 from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey
 from schema.entities import COMMENT, ISSUE, JOB, LABEL, PROJECT, USER, WORKSPACE, Entity
@@ -156,10 +156,7 @@ class Loaders:
         async def fetch(parents: list[int], rest: tuple[Any, ...]) -> dict[int, Page[Issue]]:
             args, query, relations = rest
             pages = await self._services.issue_reads.pages(parents, args, query, relations)
-            build = partial(
-                issue_with_relations, self, relations=relations, label_of=label_builder()
-            )
-            return {project: page.map(build) for project, page in pages.items()}
+            return {project: issue_page(self, page, relations) for project, page in pages.items()}
 
         empty: Page[Issue] = Page.empty()
         return self._loader("project_issues", self._grouped(fetch, empty))

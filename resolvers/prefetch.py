@@ -29,6 +29,7 @@ from services.errors import DomainError
 from services.issue_reads import PROJECT_PREFIX, IssueReads
 from services.issue_relations import NO_RELATIONS, IssueFound, IssueRelations
 from services.issues import IssueQuery
+from services.pagination import Page
 from services.types import Row
 
 
@@ -103,6 +104,15 @@ def issue_with_relations(
     return issue
 
 
+def issue_page(
+    loaders: TrackerLoaders, page: Page[IssueFound], relations: IssueRelations
+) -> Page[Issue]:
+    """A page of issue rows as issues, with what came in their rows (one object per label
+    across the page)."""
+    build = partial(issue_with_relations, loaders, relations=relations, label_of=label_builder())
+    return page.map(build)
+
+
 async def project_with_issues(
     reads: IssueReads,
     loaders: TrackerLoaders,
@@ -118,9 +128,6 @@ async def project_with_issues(
         return None
     project = Project.from_row(found.project, prefix=PROJECT_PREFIX)
     loaders.project.prime(project.pk, project)
-    build = partial(
-        issue_with_relations, loaders, relations=ahead.relations, label_of=label_builder()
-    )
-    page = found.issues.map(build)
+    page = issue_page(loaders, found.issues, ahead.relations)
     loaders.project_issues.prime((project.pk, ahead.args, IssueQuery(), ahead.relations), page)
     return project
