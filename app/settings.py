@@ -152,9 +152,8 @@ class Settings(BaseSettings):
         return _required(self.redis_url, "REDIS_URL")
 
     def import_settings(self) -> ImportSettings:
-        """What imports run with: the API checks an upload against it, the worker runs it."""
+        """How the worker runs imports (``import_max_bytes`` is a start limit: ``JobLimits``)."""
         return ImportSettings(
-            max_bytes=self.import_max_bytes,
             batch_size=self.import_batch_size,
             create_unknown_labels=self.import_create_unknown_labels,
         )

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from schema.ids import to_global_id
-from services.job_kind import ImportSettings
 from services.jobs import JobLimits
 from services.queue import JobEvents, JobQueue
 
@@ -22,7 +21,6 @@ class JobWiring:
     # Namespaces the job event channels (the queue name).
     namespace: str
     limits: JobLimits
-    imports: ImportSettings
     export_ttl: timedelta
     # The download route's path, with a ``{job_id}`` placeholder (app/downloads.py).
     download_path: str

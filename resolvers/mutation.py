@@ -1,7 +1,7 @@
 """The Mutation root: the fields of ``resolvers/mutations/``, in the schema's order.
 
 Each mutation decodes its input IDs and calls one service in a unit of work, then builds its
-payload from the result (``resolvers/mutation_support.py:mutate``, which also turns every
+payload from the result (``resolvers/mutation_support.py:mutation``, which also turns every
 ``DomainError`` into ``userErrors``).
 """
 

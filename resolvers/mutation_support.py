@@ -1,5 +1,6 @@
-"""What every mutation shares: decoding input IDs, and ``mutate``, which runs one service call
-in a unit of work, commits, and turns a ``DomainError`` into the payload's ``userErrors``.
+"""What every mutation shares: decoding input IDs, and ``mutation``, which declares a mutation
+field in one expression: its input, its payload, the service call it makes and how its payload
+is built from what that call returned.
 
 Every expected failure arrives as a ``DomainError`` (a malformed input ID too: ``require_pk``
 raises ``NotFound``) and leaves as a ``userErrors`` entry; the unit of work rolls back, so a
@@ -9,7 +10,8 @@ failed mutation changes nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypedDict, TypeVar
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import strawberry
 
@@ -21,7 +23,7 @@ from schema.payloads import UserError
 from schema.types import Job
 from services import types as domain
 from services.errors import DomainError, NotFound
-from services.jobs import JobLimits
+from services.job_kind import JobStart
 from services.unset import UNSET, Maybe
 
 ContextInfo = ResolverInfo
@@ -29,12 +31,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
+InputT = TypeVar("InputT")
+JobInputT = TypeVar("JobInputT", bound="KeyedInput")
 
 
 class FailedPayload(Protocol[P_co]):
     """A payload class, called with only its ``userErrors`` (every payload has the field)."""
 
     def __call__(self, *, user_errors: list[UserError]) -> P_co: ...
+
+
+class KeyedInput(Protocol):
+    """The input of a mutation that starts a job."""
+
+    @property
+    def idempotency_key(self) -> str | None: ...
 
 
 def require_pk(global_id: str, type_name: str, field: Sequence[str]) -> int:
@@ -45,10 +56,15 @@ def require_pk(global_id: str, type_name: str, field: Sequence[str]) -> int:
     return pk
 
 
-def optional_pk(global_id: str | None, type_name: str, field: Sequence[str]) -> Maybe[int]:
+def input_pk(global_id: str, type_name: str, input_field: str) -> int:
+    """``require_pk`` for a field of the mutation's ``input`` (named as in the schema)."""
+    return require_pk(global_id, type_name, ["input", input_field])
+
+
+def optional_pk(global_id: str | None, type_name: str, input_field: str) -> Maybe[int]:
     if global_id is strawberry.UNSET:
         return UNSET
-    return None if global_id is None else require_pk(global_id, type_name, field)
+    return None if global_id is None else input_pk(global_id, type_name, input_field)
 
 
 def label_pks(ids: list[strawberry.ID] | None) -> Maybe[list[int]]:
@@ -62,22 +78,6 @@ def label_pks(ids: list[strawberry.ID] | None) -> Maybe[list[int]]:
 def given(value: T | None) -> Maybe[T]:
     """Strawberry's UNSET (field absent) as the services' UNSET."""
     return UNSET if value is strawberry.UNSET else value
-
-
-class JobOrigin(TypedDict):
-    """What every ``start_*`` job service takes from the request that starts the job."""
-
-    request_id: str
-    # The request's trace, for the job row to carry to the worker (None while tracing is off).
-    trace_context: dict[str, str] | None
-    limits: JobLimits
-
-
-def job_origin(context: Context) -> JobOrigin:
-    jobs = context.jobs
-    return JobOrigin(
-        request_id=context.request_id, trace_context=jobs.trace_context(), limits=jobs.limits
-    )
 
 
 async def run(
@@ -104,50 +104,112 @@ async def with_user_errors(payload: FailedPayload[P], attempt: Callable[[], Awai
         return payload(user_errors=[UserError.of(error)])
 
 
-async def mutate(
-    context: Context,
+@dataclass(frozen=True, slots=True)
+class Written(Generic[InputT, R]):
+    """A mutation's committed write: what its payload and after-commit effects are made from."""
+
+    context: Context
+    input: InputT
+    result: R
+
+
+def mutation(
+    input_type: type[InputT],
     payload: FailedPayload[P],
-    work: Callable[[Services], Awaitable[R]],
+    work: Callable[[Services, InputT], Awaitable[R]],
+    done: Callable[[Written[InputT, R]], P],
     *,
-    done: Callable[[R], P],
-    then: Callable[[R], Awaitable[None]] | None = None,
+    then: Callable[[Written[InputT, R]], Awaitable[None]] | None = None,
     memberships: bool = False,
+    description: str | None = None,
 ) -> P:
-    """One mutation: ``work`` (which decodes its input IDs, then calls the service) in a unit
-    of work committed once (``run``); a ``DomainError`` from it is the payload's ``userErrors``.
-    Otherwise ``then`` does the after-commit effects and ``done`` builds the payload from the
-    result (neither fails with a ``DomainError``: the write has happened)."""
-    try:
-        result = await run(context, work, memberships=memberships)
-    except DomainError as error:
-        return payload(user_errors=[UserError.of(error)])
-    if then is not None:
-        await then(result)
-    return done(result)
+    """A mutation field: ``work`` (which decodes its input IDs, then calls the service) in a
+    unit of work committed once (``run``); a ``DomainError`` from it is the payload's
+    ``userErrors``. Otherwise ``then`` does the after-commit effects and ``done`` builds the
+    payload (neither fails with a ``DomainError``: the write has happened).
+
+    Typed as strawberry types ``strawberry.mutation(resolver=…)``: as the payload, which the
+    class attribute it is assigned to resolves to.
+    """
+    return _mutation_field(
+        input_type,
+        payload,
+        lambda _context, services, input: work(services, input),
+        done,
+        then=then,
+        memberships=memberships,
+        description=description,
+    )
 
 
-async def start_job(
-    context: Context,
-    work: Callable[[Services], Awaitable[tuple[domain.Job, bool]]],
+Started = tuple[domain.Job, bool]
+
+
+def job_mutation(
+    input_type: type[JobInputT],
+    start: Callable[[JobStart, JobInputT], Awaitable[Started]],
+    *,
+    description: str | None = None,
 ) -> payloads.JobPayload:
-    """Write the job row and commit, then enqueue: the row is the outbox.
-
-    docs/architecture.md, rule 4.
+    """A mutation that starts a job: ``start`` writes the job row, committed, and then it is
+    enqueued (docs/architecture.md, rule 4: the row is the outbox).
 
     If Redis is unreachable the job stays QUEUED and the worker's sweeper enqueues it later;
-    a repeated idempotency key returns the first job without enqueueing anything. Input IDs
-    are decoded inside ``work``, so a malformed one is a ``userErrors`` entry like the rest.
+    a repeated idempotency key returns the first job without enqueueing anything.
     """
 
-    async def enqueue(started: tuple[domain.Job, bool]) -> None:
-        job, created = started
-        if created:
-            await context.jobs.queue.enqueue(job)
+    def starting(context: Context, services: Services, input: JobInputT) -> Awaitable[Started]:
+        jobs = context.jobs
+        origin = JobStart(
+            services.session,
+            services.viewer,
+            jobs.limits,
+            idempotency_key=input.idempotency_key,
+            request_id=context.request_id,
+            trace_context=jobs.trace_context(),
+        )
+        return start(origin, input)
 
-    return await mutate(
-        context,
+    async def enqueue(written: Written[JobInputT, Started]) -> None:
+        job, created = written.result
+        if created:
+            await written.context.jobs.queue.enqueue(job)
+
+    return _mutation_field(
+        input_type,
         payloads.JobPayload,
-        work,
+        starting,
+        lambda written: payloads.JobPayload(job=Job.from_model(written.result[0])),
         then=enqueue,
-        done=lambda started: payloads.JobPayload(job=Job.from_model(started[0])),
+        description=description,
     )
+
+
+def _mutation_field(
+    input_type: type[InputT],
+    payload: FailedPayload[P],
+    work: Callable[[Context, Services, InputT], Awaitable[R]],
+    done: Callable[[Written[InputT, R]], P],
+    *,
+    then: Callable[[Written[InputT, R]], Awaitable[None]] | None,
+    memberships: bool = False,
+    description: str | None,
+) -> P:
+    async def resolve(info: ResolverInfo, input: InputT) -> P:
+        context = info.context
+        try:
+            result = await run(
+                context, lambda services: work(context, services, input), memberships=memberships
+            )
+        except DomainError as error:
+            return payload(user_errors=[UserError.of(error)])
+        written = Written(context, input, result)
+        if then is not None:
+            await then(written)
+        return done(written)
+
+    # What strawberry reads the field's argument and type from: the module's annotations are
+    # strings naming this function's type variables.
+    resolve.__annotations__ = {"info": ResolverInfo, "input": input_type, "return": payload}
+    field: P = strawberry.mutation(resolver=resolve, description=description)
+    return field

@@ -11,7 +11,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, func, insert, literal, select, update
@@ -32,9 +32,8 @@ from db.models import (
     User,
 )
 from services.errors import Invalid, NotFound
-from services.job_kind import ExportSettings, JobKindSpec, StartOptions
+from services.job_kind import ExportSettings, JobKindSpec, JobStart
 from services.job_runs import JobRun
-from services.projects import ProjectService
 from services.viewer import Viewer
 
 FORMATS = {"CSV": ("text/csv; charset=utf-8", "csv"), "JSON": ("application/json", "json")}
@@ -56,23 +55,12 @@ COLUMNS = [
 ROWS_PER_FETCH = 1000
 
 
-async def start_export(
-    session: AsyncSession,
-    viewer: Viewer,
-    *,
-    project_id: int,
-    export_format: str,
-    **options: Unpack[StartOptions],
-) -> tuple[Job, bool]:
-    project = await ProjectService(session, viewer).get_for_write(
-        project_id, ["input", "projectId"]
-    )
+async def start_export(start: JobStart, *, project_id: int, export_format: str) -> tuple[Job, bool]:
+    project = await start.project_for_write(project_id)
     if export_format not in FORMATS:
         raise Invalid(f"Unknown format {export_format}.", ["input", "format"])
     return await EXPORT_JOB.start(
-        session,
-        viewer,
-        options,
+        start,
         workspace_id=project.workspace_id,
         params={"project_id": project.id, "format": export_format},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Unpack
+from typing import Any
 
 import structlog
 from sqlalchemy import func, insert, select
@@ -29,11 +29,9 @@ from db.models import (
 from services.csv_import import CsvHeaderError, ImportRow, RowError, parse_issue_csv
 from services.errors import Invalid
 from services.issue_rules import closed_at, take_numbers
-from services.job_kind import ImportSettings, JobKindSpec, StartOptions
+from services.job_kind import ImportSettings, JobKindSpec, JobStart
 from services.job_runs import JobRun
 from services.jobs import JobInput
-from services.projects import ProjectService
-from services.viewer import Viewer
 
 log = structlog.get_logger("issuegraph.imports")
 
@@ -41,30 +39,18 @@ MAX_REPORTED_ERRORS = 100
 DEFAULT_LABEL_COLOR = "#ededed"
 
 
-async def start_import(
-    session: AsyncSession,
-    viewer: Viewer,
-    *,
-    project_id: int,
-    csv_text: str,
-    settings: ImportSettings,
-    **options: Unpack[StartOptions],
-) -> tuple[Job, bool]:
-    project = await ProjectService(session, viewer).get_for_write(
-        project_id, ["input", "projectId"]
-    )
+async def start_import(start: JobStart, *, project_id: int, csv_text: str) -> tuple[Job, bool]:
+    project = await start.project_for_write(project_id)
     data = csv_text.encode("utf-8")
-    if len(data) > settings.max_bytes:
+    max_bytes = start.limits.import_max_bytes
+    if len(data) > max_bytes:
         raise Invalid(
-            f"The CSV is {len(data):,} bytes; the limit is {settings.max_bytes:,}.",
-            ["input", "csv"],
+            f"The CSV is {len(data):,} bytes; the limit is {max_bytes:,}.", ["input", "csv"]
         )
     if not csv_text.strip():
         raise Invalid("The CSV is empty.", ["input", "csv"])
     return await IMPORT_JOB.start(
-        session,
-        viewer,
-        options,
+        start,
         workspace_id=project.workspace_id,
         params={"project_id": project.id},
         job_input=JobInput(data=data, content_type="text/csv", filename="import.csv"),

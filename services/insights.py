@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import any_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Issue, IssueInsight, Job, JobKind, Label
 from db.statements import Prepared, Row
 from services.errors import NotFound
-from services.job_kind import JobKindSpec, StartOptions
+from services.job_kind import JobKindSpec, JobStart
 from services.job_runs import JobRun
 from services.pagination import ids_param
 from services.tenancy import Reads, in_key_order
 from services.triage import LabelChoice, TriageProvider, TriageSubject
-from services.viewer import Viewer
 
 
-async def start_triage(
-    session: AsyncSession,
-    viewer: Viewer,
-    *,
-    issue_id: int,
-    **options: Unpack[StartOptions],
-) -> tuple[Job, bool]:
-    issue = await session.get(Issue, issue_id)
-    if issue is None or not viewer.can_read(issue.workspace_id):
+async def start_triage(start: JobStart, *, issue_id: int) -> tuple[Job, bool]:
+    issue = await start.session.get(Issue, issue_id)
+    if issue is None or not start.viewer.can_read(issue.workspace_id):
         raise NotFound("Issue not found.", ["input", "issueId"])
     return await TRIAGE_JOB.start(
-        session, viewer, options, workspace_id=issue.workspace_id, params={"issue_id": issue.id}
+        start, workspace_id=issue.workspace_id, params={"issue_id": issue.id}
     )
 
 

@@ -11,36 +11,48 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Job, JobKind
+from db.models import Job, JobKind, Project
 from services.job_runs import JobRun
 from services.jobs import JobInput, JobLimits, JobService
+from services.projects import ProjectService
 from services.triage import TriageProvider
 from services.viewer import Viewer
 
 
-class StartOptions(TypedDict):
-    """What every start of a job takes besides the kind's own input (the mutation's)."""
+@dataclass(frozen=True)
+class JobStart:
+    """Who starts a job and how: what every kind's start takes besides its own input."""
 
-    idempotency_key: str | None
-    request_id: str | None
+    session: AsyncSession
+    viewer: Viewer
     limits: JobLimits
+    idempotency_key: str | None = None
+    request_id: str | None = None
     # W3C trace headers of the request, while tracing is on (JobService.start).
-    trace_context: NotRequired[dict[str, str] | None]
+    trace_context: dict[str, str] | None = None
+
+    async def project_for_write(self, project_id: int) -> Project:
+        """The project the job is about (the input's ``projectId``), if the viewer may write."""
+        service = ProjectService(self.session, self.viewer)
+        return await service.get_for_write(project_id, ["input", "projectId"])
 
 
 @dataclass(frozen=True)
 class ImportSettings:
-    max_bytes: int = 10 * 1024 * 1024
+    """How the worker runs an import (the upload's size is a start limit: ``JobLimits``)."""
+
     batch_size: int = 500
     create_unknown_labels: bool = False
 
 
 @dataclass(frozen=True)
 class ExportSettings:
+    """How the worker writes an export, and how long its file is kept."""
+
     chunk_bytes: int = 256 * 1024
     ttl: timedelta = timedelta(hours=24)
 
@@ -70,21 +82,19 @@ class JobKindSpec:
 
     async def start(
         self,
-        session: AsyncSession,
-        viewer: Viewer,
-        options: StartOptions,
+        start: JobStart,
         *,
         workspace_id: int,
         params: dict[str, Any],
         job_input: JobInput | None = None,
     ) -> tuple[Job, bool]:
         """Write the QUEUED row once the kind's own checks passed (``JobService.start``)."""
-        return await JobService(session, viewer, options["limits"]).start(
+        return await JobService(start.session, start.viewer, start.limits).start(
             kind=self.kind,
             workspace_id=workspace_id,
             params=params,
-            idempotency_key=options["idempotency_key"],
-            request_id=options["request_id"],
-            trace_context=options.get("trace_context"),
+            idempotency_key=start.idempotency_key,
+            request_id=start.request_id,
+            trace_context=start.trace_context,
             job_input=job_input,
         )

@@ -32,9 +32,12 @@ IDEMPOTENCY_KEY_MAX = 200
 
 @dataclass(frozen=True)
 class JobLimits:
+    """What the API checks before it writes a job row."""
+
     max_active_per_workspace: int = 10
     max_attempts: int = 3
     idempotency_window: timedelta = timedelta(hours=24)
+    import_max_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)

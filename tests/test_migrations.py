@@ -37,7 +37,7 @@ from services.comments import CommentService
 from services.imports import start_import
 from services.insights import start_triage
 from services.issues import IssueService
-from services.job_kind import ImportSettings
+from services.job_kind import JobStart
 from services.jobs import JobLimits
 from services.labels import LabelService
 from services.projects import ProjectService
@@ -224,14 +224,15 @@ async def write_data(engine: AsyncEngine) -> None:
         await comments.add(issue_id=imported.id, body="Came in with the import.")
         # 0002: an import job with its input file (job, file, chunk rows) ...
         import_job, _ = await start_import(
-            session,
-            viewer,
+            JobStart(
+                session,
+                viewer,
+                JobLimits(),
+                idempotency_key="round-trip",
+                request_id="round-trip-request",
+            ),
             project_id=project.id,
             csv_text="title\nImported from CSV\n",
-            idempotency_key="round-trip",
-            request_id="round-trip-request",
-            limits=JobLimits(),
-            settings=ImportSettings(),
         )
         # ... and the (job, line) key the import leaves on the issues it creates,
         await session.execute(
@@ -241,16 +242,16 @@ async def write_data(engine: AsyncEngine) -> None:
         )
         # a triage job and the insight it stores (services.insights.run_triage's row).
         triage_job, _ = await start_triage(
-            session,
-            viewer,
+            JobStart(
+                session,
+                viewer,
+                JobLimits(),
+                # 0004: the trace it continues.
+                trace_context={
+                    "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                },
+            ),
             issue_id=crash.id,
-            idempotency_key=None,
-            request_id=None,
-            limits=JobLimits(),
-            # 0004: the trace it continues.
-            trace_context={
-                "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-            },
         )
         session.add(
             IssueInsight(

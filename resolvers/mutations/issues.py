@@ -2,36 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from resolvers.mutation_support import (
     ContextInfo,
+    Written,
     given,
+    input_pk,
     label_pks,
-    mutate,
+    mutation,
     optional_pk,
-    require_pk,
     run,
     with_user_errors,
 )
 from schema import inputs, payloads
 from schema.types import Comment, Issue, Project
+from services import types as domain
 from services.issues import PROJECT_PREFIX, create_issue_at_once
+
+
+def _issue(written: Written[Any, domain.Issue]) -> Issue:
+    return Issue.from_model(written.result, written.context.loaders)
+
+
+def _comment(written: Written[Any, domain.Comment]) -> Comment:
+    return Comment.from_model(written.result, written.context.loaders)
 
 
 @strawberry.type
 class IssueMutations:
     @strawberry.mutation
     async def create_issue(
-        self,
-        info: ContextInfo,
-        input: inputs.CreateIssueInput,
+        self, info: ContextInfo, input: inputs.CreateIssueInput
     ) -> payloads.CreateIssuePayload:
         context = info.context
 
         async def attempt() -> payloads.CreateIssuePayload:
-            project_id = require_pk(input.project_id, "Project", ["input", "projectId"])
-            assignee_id = optional_pk(input.assignee_id, "User", ["input", "assigneeId"])
+            project_id = input_pk(input.project_id, "Project", "projectId")
+            assignee_id = optional_pk(input.assignee_id, "User", "assigneeId")
             label_ids = label_pks(input.label_ids)
             if not assignee_id and not label_ids:
                 # The one-statement path (services/issues.py:create_issue_at_once), outside
@@ -69,94 +79,47 @@ class IssueMutations:
 
         return await with_user_errors(payloads.CreateIssuePayload, attempt)
 
-    @strawberry.mutation
-    async def update_issue(
-        self,
-        info: ContextInfo,
-        input: inputs.UpdateIssueInput,
-    ) -> payloads.UpdateIssuePayload:
-        context = info.context
-        return await mutate(
-            context,
-            payloads.UpdateIssuePayload,
-            lambda services: services.issues.update(
-                issue_id=require_pk(input.id, "Issue", ["input", "id"]),
-                title=given(input.title),
-                body=given(input.body),
-                status=given(input.status),
-                priority=given(input.priority),
-                assignee_id=optional_pk(input.assignee_id, "User", ["input", "assigneeId"]),
-                label_ids=label_pks(input.label_ids),
-            ),
-            done=lambda row: payloads.UpdateIssuePayload(
-                issue=Issue.from_model(row, context.loaders)
-            ),
-        )
-
-    @strawberry.mutation
-    async def delete_issue(
-        self,
-        info: ContextInfo,
-        input: inputs.DeleteIssueInput,
-    ) -> payloads.DeleteIssuePayload:
-        return await mutate(
-            info.context,
-            payloads.DeleteIssuePayload,
-            lambda services: services.issues.delete(
-                issue_id=require_pk(input.id, "Issue", ["input", "id"])
-            ),
-            done=lambda _: payloads.DeleteIssuePayload(deleted_issue_id=input.id),
-        )
-
-    @strawberry.mutation
-    async def add_comment(
-        self,
-        info: ContextInfo,
-        input: inputs.AddCommentInput,
-    ) -> payloads.AddCommentPayload:
-        context = info.context
-        return await mutate(
-            context,
-            payloads.AddCommentPayload,
-            lambda services: services.comments.add(
-                issue_id=require_pk(input.issue_id, "Issue", ["input", "issueId"]),
-                body=input.body,
-            ),
-            done=lambda row: payloads.AddCommentPayload(
-                comment=Comment.from_model(row, context.loaders)
-            ),
-        )
-
-    @strawberry.mutation(description="Only the comment's author may edit it.")
-    async def update_comment(
-        self,
-        info: ContextInfo,
-        input: inputs.UpdateCommentInput,
-    ) -> payloads.UpdateCommentPayload:
-        context = info.context
-        return await mutate(
-            context,
-            payloads.UpdateCommentPayload,
-            lambda services: services.comments.update(
-                comment_id=require_pk(input.id, "Comment", ["input", "id"]),
-                body=input.body,
-            ),
-            done=lambda row: payloads.UpdateCommentPayload(
-                comment=Comment.from_model(row, context.loaders)
-            ),
-        )
-
-    @strawberry.mutation(description="The author, or an OWNER of the workspace.")
-    async def delete_comment(
-        self,
-        info: ContextInfo,
-        input: inputs.DeleteCommentInput,
-    ) -> payloads.DeleteCommentPayload:
-        return await mutate(
-            info.context,
-            payloads.DeleteCommentPayload,
-            lambda services: services.comments.delete(
-                comment_id=require_pk(input.id, "Comment", ["input", "id"])
-            ),
-            done=lambda _: payloads.DeleteCommentPayload(deleted_comment_id=input.id),
-        )
+    update_issue = mutation(
+        inputs.UpdateIssueInput,
+        payloads.UpdateIssuePayload,
+        lambda services, i: services.issues.update(
+            issue_id=input_pk(i.id, "Issue", "id"),
+            title=given(i.title),
+            body=given(i.body),
+            status=given(i.status),
+            priority=given(i.priority),
+            assignee_id=optional_pk(i.assignee_id, "User", "assigneeId"),
+            label_ids=label_pks(i.label_ids),
+        ),
+        lambda written: payloads.UpdateIssuePayload(issue=_issue(written)),
+    )
+    delete_issue = mutation(
+        inputs.DeleteIssueInput,
+        payloads.DeleteIssuePayload,
+        lambda services, i: services.issues.delete(issue_id=input_pk(i.id, "Issue", "id")),
+        lambda written: payloads.DeleteIssuePayload(deleted_issue_id=written.input.id),
+    )
+    add_comment = mutation(
+        inputs.AddCommentInput,
+        payloads.AddCommentPayload,
+        lambda services, i: services.comments.add(
+            issue_id=input_pk(i.issue_id, "Issue", "issueId"), body=i.body
+        ),
+        lambda written: payloads.AddCommentPayload(comment=_comment(written)),
+    )
+    update_comment = mutation(
+        inputs.UpdateCommentInput,
+        payloads.UpdateCommentPayload,
+        lambda services, i: services.comments.update(
+            comment_id=input_pk(i.id, "Comment", "id"), body=i.body
+        ),
+        lambda written: payloads.UpdateCommentPayload(comment=_comment(written)),
+        description="Only the comment's author may edit it.",
+    )
+    delete_comment = mutation(
+        inputs.DeleteCommentInput,
+        payloads.DeleteCommentPayload,
+        lambda services, i: services.comments.delete(comment_id=input_pk(i.id, "Comment", "id")),
+        lambda written: payloads.DeleteCommentPayload(deleted_comment_id=written.input.id),
+        description="The author, or an OWNER of the workspace.",
+    )
