@@ -24,29 +24,22 @@ from schema.issue_lookahead import CommentsPlan, IssuePageAhead, issue_plan, pag
 from schema.selection import SelectionInfo
 from schema.types import Comment, Issue, Label, Project
 from schema.types.labels import label_builder
-from schema.types.tracker import TrackerContext, TrackerLoaders
+from schema.types.tracker import IssueBatch, TrackerContext, TrackerLoaders
 from services.errors import DomainError
 from services.issue_reads import PROJECT_PREFIX, IssueReads
-from services.issue_relations import NO_RELATIONS, IssueFound, IssueRelations
+from services.issue_relations import IssueFound, IssueRelations
 from services.issues import IssueQuery
 from services.pagination import Page
 from services.types import Row
 
 
-async def prefetch_issues(
-    context: TrackerContext,
-    info: SelectionInfo,
-    issues: Sequence[Issue],
-    *,
-    connection: bool,
-    project: Project | None = None,
-    nested: IssueRelations = NO_RELATIONS,
-) -> None:
-    """Prefetch the relations the field being resolved selects on ``issues`` and their rows
-    did not bring along (``nested``: what the read that made them asked for)."""
+async def prefetch_issues(context: TrackerContext, info: SelectionInfo, batch: IssueBatch) -> None:
+    """Prefetch the relations the field being resolved selects on the batch's issues and
+    their rows did not bring along (``batch.nested``)."""
+    issues, project, nested = batch.issues, batch.project, batch.nested
     if not issues:
         return
-    plan = issue_plan(info, connection=connection)
+    plan = issue_plan(info, connection=batch.connection)
     loaders = context.loaders
     if plan.project:
         if project is not None:

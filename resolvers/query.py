@@ -15,6 +15,7 @@ from schema.entities import ENTITIES
 from schema.ids import from_global_id, pk_of
 from schema.issue_lookahead import issue_relations, project_issue_page
 from schema.types import Issue, Job, Node, Project, User, Workspace
+from schema.types.tracker import IssueBatch
 from services.errors import DomainError
 from services.issues import PROJECT_PREFIX
 
@@ -128,7 +129,7 @@ class Query:
         project = Project.from_row(found.row, prefix=PROJECT_PREFIX)  # joined to the issue's row
         context.loaders.issue.prime(issue.pk, issue)
         context.loaders.project.prime(project.pk, project)
-        await context.prefetch_issues(info, [issue], connection=False, nested=relations)
+        await context.prefetch_issues(info, IssueBatch([issue], connection=False, nested=relations))
         return issue
 
     @strawberry.field
@@ -146,7 +147,7 @@ class Query:
         reads = context.services.issue_reads
         page, total = await reads.search(workspace_slug, query, args)
         issues = page.map(partial(Issue.from_row, loaders=context.loaders))
-        await context.prefetch_issues(info, issues.items, connection=True)
+        await context.prefetch_issues(info, IssueBatch(issues.items, connection=True))
         return Connection.of(issues, lambda: constant(total))
 
     @strawberry.field

@@ -11,14 +11,7 @@ from db.models import IssueLabel, Label
 from db.statements import Prepared, Row
 from services import validation
 from services.errors import Conflict, Invalid, NotFound
-from services.pagination import (
-    Page,
-    PageArgs,
-    SortKey,
-    decode_bigint,
-    decode_str,
-    ids_param,
-)
+from services.pagination import Page, PageArgs, SortKey, decode_bigint, decode_str, ids_param
 from services.tenancy import Service, TenantReads, tenant_listing
 from services.unset import Maybe, Unset
 from services.viewer import WRITERS

@@ -6,6 +6,7 @@ what the package's docstring says holds here too).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Protocol, TypeVar, cast
@@ -75,21 +76,23 @@ class TrackerLoaders(UserLoaders, LabelLoaders, Protocol):
     def workspace_job_count(self) -> DataLoader[JobCountKey, int]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IssueBatch:
+    """Issues a field produced, as a look-ahead sees them: its selection holds them under
+    ``edges { node }`` (``connection``) or directly; ``project``, when they share a known one;
+    ``nested``, what their rows brought along (not to be loaded again)."""
+
+    issues: Sequence[Issue]
+    connection: bool
+    project: Project | None = None
+    nested: IssueRelations = NO_RELATIONS
+
+
 class TrackerContext(RequestContext[TrackerLoaders], Protocol):
     """The request as the tracker's types see it: also the look-ahead they start."""
 
-    async def prefetch_issues(
-        self,
-        info: SelectionInfo,
-        issues: Sequence[Issue],
-        *,
-        connection: bool,
-        project: Project | None = None,
-        nested: IssueRelations = NO_RELATIONS,
-    ) -> None:
-        """Load, up front, what the field being resolved will ask of ``issues``: under its
-        ``edges { node }`` (``connection``) or its own selection; less what ``nested`` (what
-        their rows brought along) has."""
+    async def prefetch_issues(self, info: SelectionInfo, batch: IssueBatch) -> None:
+        """Load, up front, what the field being resolved will ask of the batch's issues."""
 
 
 ContextInfo = Info[TrackerContext, None]
@@ -235,9 +238,8 @@ class Project(Node):
         count = counter(info, lambda: loaders.project_issue_count.load((self.pk, query)))
         relations = issue_relations(info)  # what the issues' rows bring along
         page = await loaders.project_issues.load((self.pk, args, query, relations))
-        await info.context.prefetch_issues(
-            info, page.items, connection=True, project=self, nested=relations
-        )
+        batch = IssueBatch(page.items, connection=True, project=self, nested=relations)
+        await info.context.prefetch_issues(info, batch)
         return Connection.of(page, count)
 
 
