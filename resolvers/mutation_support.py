@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
@@ -19,7 +19,7 @@ from resolvers.context import Context, ResolverInfo
 from resolvers.services import Services
 from schema import payloads
 from schema.ids import pk_of
-from schema.payloads import UserError
+from schema.payloads import Payload, UserError
 from schema.types import Job
 from services import types as domain
 from services.errors import DomainError, NotFound
@@ -29,16 +29,9 @@ from services.unset import UNSET, Maybe
 ContextInfo = ResolverInfo
 T = TypeVar("T")
 R = TypeVar("R")
-P = TypeVar("P")
-P_co = TypeVar("P_co", covariant=True)
+V = TypeVar("V")
 InputT = TypeVar("InputT")
 JobInputT = TypeVar("JobInputT", bound="KeyedInput")
-
-
-class FailedPayload(Protocol[P_co]):
-    """A payload class, called with only its ``userErrors`` (every payload has the field)."""
-
-    def __call__(self, *, user_errors: list[UserError]) -> P_co: ...
 
 
 class KeyedInput(Protocol):
@@ -96,14 +89,6 @@ async def run(
     return result
 
 
-async def with_user_errors(payload: FailedPayload[P], attempt: Callable[[], Awaitable[P]]) -> P:
-    """``attempt``'s payload, or ``payload(user_errors=…)`` when it raised a ``DomainError``."""
-    try:
-        return await attempt()
-    except DomainError as error:
-        return payload(user_errors=[UserError.of(error)])
-
-
 @dataclass(frozen=True, slots=True)
 class Written(Generic[InputT, R]):
     """A mutation's committed write: what its payload and after-commit effects are made from."""
@@ -115,31 +100,26 @@ class Written(Generic[InputT, R]):
 
 def mutation(
     input_type: type[InputT],
-    payload: FailedPayload[P],
+    payload: Payload[V],
     work: Callable[[Services, InputT], Awaitable[R]],
-    done: Callable[[Written[InputT, R]], P],
+    done: Callable[[Written[InputT, R]], V],
     *,
     then: Callable[[Written[InputT, R]], Awaitable[None]] | None = None,
     memberships: bool = False,
     description: str | None = None,
-) -> P:
+) -> Any:
     """A mutation field: ``work`` (which decodes its input IDs, then calls the service) in a
-    unit of work committed once (``run``); a ``DomainError`` from it is the payload's
-    ``userErrors``. Otherwise ``then`` does the after-commit effects and ``done`` builds the
-    payload (neither fails with a ``DomainError``: the write has happened).
+    unit of work committed once (``run``), then ``then``, the after-commit effects, and
+    ``done``, the payload's result from the committed write."""
 
-    Typed as strawberry types ``strawberry.mutation(resolver=…)``: as the payload, which the
-    class attribute it is assigned to resolves to.
-    """
-    return _mutation_field(
-        input_type,
-        payload,
-        lambda _context, services, input: work(services, input),
-        done,
-        then=then,
-        memberships=memberships,
-        description=description,
-    )
+    async def write(context: Context, input: InputT) -> V:
+        result = await run(context, lambda services: work(services, input), memberships=memberships)
+        written = Written(context, input, result)
+        if then is not None:
+            await then(written)
+        return done(written)
+
+    return custom_mutation(input_type, payload, write, description=description)
 
 
 Started = tuple[domain.Job, bool]
@@ -150,7 +130,7 @@ def job_mutation(
     start: Callable[[JobStart, JobInputT], Awaitable[Started]],
     *,
     description: str | None = None,
-) -> payloads.JobPayload:
+) -> Any:
     """A mutation that starts a job: ``start`` writes the job row, committed, and then it is
     enqueued (docs/architecture.md, rule 4: the row is the outbox).
 
@@ -158,58 +138,45 @@ def job_mutation(
     a repeated idempotency key returns the first job without enqueueing anything.
     """
 
-    def starting(context: Context, services: Services, input: JobInputT) -> Awaitable[Started]:
-        jobs = context.jobs
-        origin = JobStart(
-            services.session,
-            services.viewer,
-            jobs.limits,
-            idempotency_key=input.idempotency_key,
-            request_id=context.request_id,
-            trace_context=jobs.trace_context(),
-        )
-        return start(origin, input)
-
-    async def enqueue(written: Written[JobInputT, Started]) -> None:
-        job, created = written.result
-        if created:
-            await written.context.jobs.queue.enqueue(job)
-
-    return _mutation_field(
-        input_type,
-        payloads.JobPayload,
-        starting,
-        lambda written: payloads.JobPayload(job=Job.from_model(written.result[0])),
-        then=enqueue,
-        description=description,
-    )
-
-
-def _mutation_field(
-    input_type: type[InputT],
-    payload: FailedPayload[P],
-    work: Callable[[Context, Services, InputT], Awaitable[R]],
-    done: Callable[[Written[InputT, R]], P],
-    *,
-    then: Callable[[Written[InputT, R]], Awaitable[None]] | None,
-    memberships: bool = False,
-    description: str | None,
-) -> P:
-    async def resolve(info: ResolverInfo, input: InputT) -> P:
-        context = info.context
-        try:
-            result = await run(
-                context, lambda services: work(context, services, input), memberships=memberships
+    async def write(context: Context, input: JobInputT) -> Job:
+        def starting(services: Services) -> Awaitable[Started]:
+            jobs = context.jobs
+            origin = JobStart(
+                services.session,
+                services.viewer,
+                jobs.limits,
+                idempotency_key=input.idempotency_key,
+                request_id=context.request_id,
+                trace_context=jobs.trace_context(),
             )
-        except DomainError as error:
-            return payload(user_errors=[UserError.of(error)])
-        written = Written(context, input, result)
-        if then is not None:
-            await then(written)
-        return done(written)
+            return start(origin, input)
 
-    # What strawberry reads the field's argument and type from: the module's annotations are
-    # strings naming this function's type variables.
-    resolve.__annotations__ = {"info": ResolverInfo, "input": input_type, "return": payload}
-    field: P = strawberry.mutation(resolver=resolve, description=description)
-    return field
+        job, created = await run(context, starting)
+        if created:
+            await context.jobs.queue.enqueue(job)
+        return Job.from_model(job)
+
+    return custom_mutation(input_type, payloads.JobPayload, write, description=description)
+
+
+def custom_mutation(
+    input_type: type[InputT],
+    payload: Payload[V],
+    write: Callable[[Context, InputT], Awaitable[V]],
+    *,
+    description: str | None = None,
+) -> Any:
+    """A mutation field whose ``write`` returns the payload's result; a ``DomainError`` from
+    it is the payload's ``userErrors``. Returned as strawberry returns a field: for a class
+    attribute of a ``strawberry.type``."""
+
+    async def resolve(info: ResolverInfo, input: InputT) -> Any:
+        try:
+            return payload.of(await write(info.context, input))
+        except DomainError as error:
+            return payload.failed([UserError.of(error)])
+
+    # What strawberry reads the argument and the field's type from (this module's own
+    # annotations are strings naming type variables).
+    resolve.__annotations__ = {"info": ResolverInfo, "input": input_type, "return": payload.type}
+    return strawberry.mutation(resolver=resolve, description=description)

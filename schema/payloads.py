@@ -1,6 +1,14 @@
-"""Mutation payloads: the changed object, or ``userErrors`` saying what was wrong."""
+"""Mutation payloads: the changed object, or ``userErrors`` saying what was wrong.
+
+Every payload is the same two fields, its result and ``userErrors``, so each is declared in one
+line (``payload``), which also types how the mutations build it: ``Payload[V]`` builds it from
+its result, a ``V`` (``of``), or from ``userErrors`` (``failed``).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -23,97 +31,48 @@ class UserError:
         return cls(field=error.field, message=error.message, code=UserErrorCode(error.code))
 
 
-@strawberry.type
-class CreateWorkspacePayload:
-    workspace: Workspace | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+V = TypeVar("V")
 
 
-@strawberry.type
-class AddMemberPayload:
-    membership: Membership | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+@dataclass(frozen=True, slots=True)
+class Payload(Generic[V]):
+    """A payload type (``type``): built with its result, a ``V``, or with its ``userErrors``."""
+
+    type: type[Any]
+    result: str
+
+    def of(self, value: V) -> Any:
+        return self.type(**{self.result: value})
+
+    def failed(self, errors: list[UserError]) -> Any:
+        return self.type(user_errors=errors)
 
 
-@strawberry.type
-class UpdateMemberPayload:
-    membership: Membership | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+def payload(name: str, result: str, result_type: type[V]) -> Payload[V]:
+    """The payload type ``name``: ``result`` (null when ``userErrors`` say why), then
+    ``userErrors``."""
+    namespace = {
+        "__module__": __name__,
+        "__annotations__": {result: result_type | None, "user_errors": list[UserError]},
+        result: None,
+        "user_errors": strawberry.field(default_factory=list),
+    }
+    return Payload(strawberry.type(type(name, (), namespace)), result)
 
 
-@strawberry.type
-class RemoveMemberPayload:
-    removed_user_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class CreateProjectPayload:
-    project: Project | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UpdateProjectPayload:
-    project: Project | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class CreateLabelPayload:
-    label: Label | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UpdateLabelPayload:
-    label: Label | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class DeleteLabelPayload:
-    deleted_label_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class CreateIssuePayload:
-    issue: Issue | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UpdateIssuePayload:
-    issue: Issue | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class DeleteIssuePayload:
-    deleted_issue_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class AddCommentPayload:
-    comment: Comment | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UpdateCommentPayload:
-    comment: Comment | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class DeleteCommentPayload:
-    deleted_comment_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class JobPayload:
-    job: Job | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+CreateWorkspacePayload = payload("CreateWorkspacePayload", "workspace", Workspace)
+AddMemberPayload = payload("AddMemberPayload", "membership", Membership)
+UpdateMemberPayload = payload("UpdateMemberPayload", "membership", Membership)
+RemoveMemberPayload = payload("RemoveMemberPayload", "removed_user_id", strawberry.ID)
+CreateProjectPayload = payload("CreateProjectPayload", "project", Project)
+UpdateProjectPayload = payload("UpdateProjectPayload", "project", Project)
+CreateLabelPayload = payload("CreateLabelPayload", "label", Label)
+UpdateLabelPayload = payload("UpdateLabelPayload", "label", Label)
+DeleteLabelPayload = payload("DeleteLabelPayload", "deleted_label_id", strawberry.ID)
+CreateIssuePayload = payload("CreateIssuePayload", "issue", Issue)
+UpdateIssuePayload = payload("UpdateIssuePayload", "issue", Issue)
+DeleteIssuePayload = payload("DeleteIssuePayload", "deleted_issue_id", strawberry.ID)
+AddCommentPayload = payload("AddCommentPayload", "comment", Comment)
+UpdateCommentPayload = payload("UpdateCommentPayload", "comment", Comment)
+DeleteCommentPayload = payload("DeleteCommentPayload", "deleted_comment_id", strawberry.ID)
+JobPayload = payload("JobPayload", "job", Job)

@@ -6,16 +6,16 @@ from typing import Any
 
 import strawberry
 
+from resolvers.context import Context
 from resolvers.mutation_support import (
-    ContextInfo,
     Written,
+    custom_mutation,
     given,
     input_pk,
     label_pks,
     mutation,
     optional_pk,
     run,
-    with_user_errors,
 )
 from schema import inputs, payloads
 from schema.types import Comment, Issue, Project
@@ -31,54 +31,50 @@ def _comment(written: Written[Any, domain.Comment]) -> Comment:
     return Comment.from_model(written.result, written.context.loaders)
 
 
+async def _create_issue(context: Context, input: inputs.CreateIssueInput) -> Issue:
+    project_id = input_pk(input.project_id, "Project", "projectId")
+    assignee_id = optional_pk(input.assignee_id, "User", "assigneeId")
+    label_ids = label_pks(input.label_ids)
+    if not assignee_id and not label_ids:
+        # The one-statement path (services/issues.py:create_issue_at_once), outside the unit
+        # of work; None sends the request on to the full checks below.
+        created = await create_issue_at_once(
+            context.db,
+            context.require_viewer(),
+            project_id=project_id,
+            title=input.title,
+            body=input.body,
+            status=input.status,
+            priority=input.priority,
+        )
+        if created is not None:
+            await context.after_write()
+            issue = Issue.from_row(created, context.loaders)
+            project = Project.from_row(created, prefix=PROJECT_PREFIX)
+            issue.project = project
+            issue.identifier = f"{project.key}-{issue.number}"
+            context.loaders.project.prime(project.pk, project)
+            return issue
+    row = await run(
+        context,
+        lambda services: services.issues.create(
+            project_id=project_id,
+            title=input.title,
+            body=input.body,
+            status=input.status,
+            priority=input.priority,
+            assignee_id=assignee_id if isinstance(assignee_id, int) else None,
+            label_ids=label_ids if isinstance(label_ids, list) else None,
+        ),
+    )
+    return Issue.from_model(row, context.loaders)
+
+
 @strawberry.type
 class IssueMutations:
-    @strawberry.mutation
-    async def create_issue(
-        self, info: ContextInfo, input: inputs.CreateIssueInput
-    ) -> payloads.CreateIssuePayload:
-        context = info.context
-
-        async def attempt() -> payloads.CreateIssuePayload:
-            project_id = input_pk(input.project_id, "Project", "projectId")
-            assignee_id = optional_pk(input.assignee_id, "User", "assigneeId")
-            label_ids = label_pks(input.label_ids)
-            if not assignee_id and not label_ids:
-                # The one-statement path (services/issues.py:create_issue_at_once), outside
-                # the unit of work; None sends the request on to the full checks below.
-                created = await create_issue_at_once(
-                    context.db,
-                    context.require_viewer(),
-                    project_id=project_id,
-                    title=input.title,
-                    body=input.body,
-                    status=input.status,
-                    priority=input.priority,
-                )
-                if created is not None:
-                    await context.after_write()
-                    issue = Issue.from_row(created, context.loaders)
-                    project = Project.from_row(created, prefix=PROJECT_PREFIX)
-                    issue.project = project
-                    issue.identifier = f"{project.key}-{issue.number}"
-                    context.loaders.project.prime(project.pk, project)
-                    return payloads.CreateIssuePayload(issue=issue)
-            row = await run(
-                context,
-                lambda services: services.issues.create(
-                    project_id=project_id,
-                    title=input.title,
-                    body=input.body,
-                    status=input.status,
-                    priority=input.priority,
-                    assignee_id=assignee_id if isinstance(assignee_id, int) else None,
-                    label_ids=label_ids if isinstance(label_ids, list) else None,
-                ),
-            )
-            return payloads.CreateIssuePayload(issue=Issue.from_model(row, context.loaders))
-
-        return await with_user_errors(payloads.CreateIssuePayload, attempt)
-
+    create_issue = custom_mutation(
+        inputs.CreateIssueInput, payloads.CreateIssuePayload, _create_issue
+    )
     update_issue = mutation(
         inputs.UpdateIssueInput,
         payloads.UpdateIssuePayload,
@@ -91,13 +87,13 @@ class IssueMutations:
             assignee_id=optional_pk(i.assignee_id, "User", "assigneeId"),
             label_ids=label_pks(i.label_ids),
         ),
-        lambda written: payloads.UpdateIssuePayload(issue=_issue(written)),
+        _issue,
     )
     delete_issue = mutation(
         inputs.DeleteIssueInput,
         payloads.DeleteIssuePayload,
         lambda services, i: services.issues.delete(issue_id=input_pk(i.id, "Issue", "id")),
-        lambda written: payloads.DeleteIssuePayload(deleted_issue_id=written.input.id),
+        lambda written: written.input.id,
     )
     add_comment = mutation(
         inputs.AddCommentInput,
@@ -105,7 +101,7 @@ class IssueMutations:
         lambda services, i: services.comments.add(
             issue_id=input_pk(i.issue_id, "Issue", "issueId"), body=i.body
         ),
-        lambda written: payloads.AddCommentPayload(comment=_comment(written)),
+        _comment,
     )
     update_comment = mutation(
         inputs.UpdateCommentInput,
@@ -113,13 +109,13 @@ class IssueMutations:
         lambda services, i: services.comments.update(
             comment_id=input_pk(i.id, "Comment", "id"), body=i.body
         ),
-        lambda written: payloads.UpdateCommentPayload(comment=_comment(written)),
+        _comment,
         description="Only the comment's author may edit it.",
     )
     delete_comment = mutation(
         inputs.DeleteCommentInput,
         payloads.DeleteCommentPayload,
         lambda services, i: services.comments.delete(comment_id=input_pk(i.id, "Comment", "id")),
-        lambda written: payloads.DeleteCommentPayload(deleted_comment_id=written.input.id),
+        lambda written: written.input.id,
         description="The author, or an OWNER of the workspace.",
     )

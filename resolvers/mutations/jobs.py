@@ -48,6 +48,6 @@ class JobMutations:
         inputs.CancelJobInput,
         payloads.JobPayload,
         lambda services, i: services.jobs.cancel(input_pk(i.id, "Job", "id")),
-        lambda written: payloads.JobPayload(job=Job.from_model(written.result)),
+        lambda written: Job.from_model(written.result),
         then=_stop,
     )

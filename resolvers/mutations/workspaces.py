@@ -15,10 +15,10 @@ from services.types import Role
 
 def _workspace_created(
     written: Written[inputs.CreateWorkspaceInput, domain.Workspace],
-) -> payloads.CreateWorkspacePayload:
+) -> Workspace:
     """Its creator owns it from now on, for the rest of the request too."""
     written.context.grant(written.result.id, Role.OWNER)
-    return payloads.CreateWorkspacePayload(workspace=Workspace.from_model(written.result))
+    return Workspace.from_model(written.result)
 
 
 async def _remove_member(services: Services, i: inputs.RemoveMemberInput) -> int:
@@ -44,7 +44,7 @@ class WorkspaceMutations:
             email=i.email,
             role=i.role,
         ),
-        lambda written: payloads.AddMemberPayload(membership=Membership.from_model(written.result)),
+        lambda written: Membership.from_model(written.result),
         memberships=True,
     )
     update_member = mutation(
@@ -55,18 +55,14 @@ class WorkspaceMutations:
             user_id=input_pk(i.user_id, "User", "userId"),
             role=i.role,
         ),
-        lambda written: payloads.UpdateMemberPayload(
-            membership=Membership.from_model(written.result)
-        ),
+        lambda written: Membership.from_model(written.result),
         memberships=True,
     )
     remove_member = mutation(
         inputs.RemoveMemberInput,
         payloads.RemoveMemberPayload,
         _remove_member,
-        lambda written: payloads.RemoveMemberPayload(
-            removed_user_id=to_global_id("User", written.result)
-        ),
+        lambda written: to_global_id("User", written.result),
         memberships=True,
         description="Removing a member ends their access at once.",
     )
@@ -79,7 +75,7 @@ class WorkspaceMutations:
             name=i.name,
             description=i.description,
         ),
-        lambda written: payloads.CreateProjectPayload(project=Project.from_model(written.result)),
+        lambda written: Project.from_model(written.result),
     )
     update_project = mutation(
         inputs.UpdateProjectInput,
@@ -89,7 +85,7 @@ class WorkspaceMutations:
             name=given(i.name),
             description=given(i.description),
         ),
-        lambda written: payloads.UpdateProjectPayload(project=Project.from_model(written.result)),
+        lambda written: Project.from_model(written.result),
     )
     create_label = mutation(
         inputs.CreateLabelInput,
@@ -99,7 +95,7 @@ class WorkspaceMutations:
             name=i.name,
             color=i.color,
         ),
-        lambda written: payloads.CreateLabelPayload(label=Label.from_model(written.result)),
+        lambda written: Label.from_model(written.result),
     )
     update_label = mutation(
         inputs.UpdateLabelInput,
@@ -107,11 +103,11 @@ class WorkspaceMutations:
         lambda services, i: services.labels.update(
             label_id=input_pk(i.id, "Label", "id"), name=given(i.name), color=given(i.color)
         ),
-        lambda written: payloads.UpdateLabelPayload(label=Label.from_model(written.result)),
+        lambda written: Label.from_model(written.result),
     )
     delete_label = mutation(
         inputs.DeleteLabelInput,
         payloads.DeleteLabelPayload,
         lambda services, i: services.labels.delete(label_id=input_pk(i.id, "Label", "id")),
-        lambda written: payloads.DeleteLabelPayload(deleted_label_id=written.input.id),
+        lambda written: written.input.id,
     )
