@@ -26,7 +26,6 @@ from services.errors import DomainError, NotFound
 from services.job_kind import JobStart
 from services.unset import UNSET, Maybe
 
-ContextInfo = ResolverInfo
 T = TypeVar("T")
 R = TypeVar("R")
 V = TypeVar("V")
