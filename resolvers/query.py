@@ -10,7 +10,7 @@ import strawberry
 
 from resolvers import prefetch
 from resolvers.context import Context, ResolverInfo
-from schema.connections import Connection, constant
+from schema.connections import Connection, constant, paged
 from schema.entities import ENTITIES
 from schema.ids import from_global_id, pk_of
 from schema.issue_lookahead import issue_relations, project_issue_page
@@ -18,6 +18,7 @@ from schema.types import Issue, Job, Node, Project, User, Workspace
 from schema.types.tracker import IssueBatch
 from services.errors import DomainError
 from services.issues import PROJECT_PREFIX
+from services.pagination import PageArgs
 
 ContextInfo = ResolverInfo
 
@@ -68,16 +69,9 @@ class Query:
         return User.from_view_of_self(viewer.user_id, viewer.name, viewer.email)
 
     @strawberry.field(description="Workspaces the viewer is a member of.")
-    async def workspaces(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Workspace]:
+    @paged
+    async def workspaces(self, info: ContextInfo, args: PageArgs) -> Connection[Workspace]:
         context = info.context
-        args = context.page_args(first, after, last, before)
         reads = context.services.workspace_reads
         page = (await reads.page_for_viewer(args)).map(Workspace.from_row)
         total = reads.count_for_viewer()

@@ -1,4 +1,5 @@
-"""Relay connections with ``totalCount``, over keyset pages computed in the services.
+"""Relay connections with ``totalCount``, over keyset pages computed in the services, and
+the page arguments of the fields that return them.
 
 ``totalCount`` costs its own batched COUNT query, so it runs only when selected.
 """
@@ -6,15 +7,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 import strawberry
 
 from schema.selection import selection
-from services.pagination import Page
+from services.pagination import Page, PageArgs
 
 NodeT = TypeVar("NodeT")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @strawberry.type
@@ -102,3 +107,58 @@ def counter(info: Any, load: Callable[[], Awaitable[int]]) -> Callable[[], Await
         started.add_done_callback(lambda f: f.cancelled() or f.exception())
         return lambda: started
     return load
+
+
+# Relay's page arguments, in the SDL's order, ahead of a connection field's own.
+_PAGE_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=type_)
+    for name, type_ in {
+        "first": int | None,
+        "after": str | None,
+        "last": int | None,
+        "before": str | None,
+    }.items()
+]
+
+
+def _page_args(info: Any, arguments: dict[str, Any]) -> PageArgs:
+    """Take the page arguments out of a call's ``arguments``, checked."""
+    first, after = arguments.pop("first", None), arguments.pop("after", None)
+    last, before = arguments.pop("last", None), arguments.pop("before", None)
+    return cast(PageArgs, info.context.page_args(first, after, last, before))
+
+
+def paged(resolve: Callable[Concatenate[Any, Any, PageArgs, P], R]) -> Callable[..., R]:
+    """A connection field's resolver from ``resolve(self, info, args, ...)``: the field takes
+    ``first``/``after``/``last``/``before`` and ``resolve`` gets them checked against the
+    request's paging policy as one ``PageArgs``, so no connection field spells them out.
+
+    Strawberry reads a resolver's arguments from ``inspect.signature``, which honours
+    ``__signature__``, and passes them by keyword; the wrapper keeps ``resolve``'s module
+    (string annotations resolve there) and whether it is a coroutine function (strawberry and
+    the compiled executor both ask: an async field's argument errors surface when awaited).
+    """
+    call: Callable[..., Any] = resolve
+    resolver: Any
+    if inspect.iscoroutinefunction(resolve):
+
+        async def paged_async(self: object, info: Any, **arguments: Any) -> Any:
+            return await call(self, info, _page_args(info, arguments), **arguments)
+
+        resolver = paged_async
+    else:
+
+        def paged_sync(self: object, info: Any, **arguments: Any) -> Any:
+            return call(self, info, _page_args(info, arguments), **arguments)
+
+        resolver = paged_sync
+    functools.update_wrapper(resolver, resolve)
+    signature = inspect.signature(resolve)
+    self_parameter, info_parameter, _args, *own = signature.parameters.values()
+    parameters = [self_parameter, info_parameter, *_PAGE_PARAMETERS, *own]
+    resolver.__signature__ = signature.replace(parameters=parameters)
+    resolver.__annotations__ = {
+        **{p.name: p.annotation for p in parameters if p.annotation is not p.empty},
+        "return": signature.return_annotation,
+    }
+    return cast(Callable[..., R], resolver)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 import strawberry
 
+from schema.ids import to_global_id
 from services import types as domain
+from services.types import Row
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -37,10 +39,44 @@ def built(cls: type[T], fields: dict[str, Any]) -> T:
     return obj
 
 
+def node_fields(
+    type_name: str, row: Row, columns: tuple[str, ...], prefix: str = ""
+) -> dict[str, Any]:
+    """A node's fields read from ``row``: each of ``columns`` under its own name, ``pk`` the
+    row's ``id`` and ``id`` its global ID. ``prefix``: the columns come joined to another
+    row's, named ``<prefix><column>``."""
+    if prefix:
+        fields = {column: row[prefix + column] for column in columns}
+        pk = row[prefix + "id"]
+    else:
+        fields = {column: row[column] for column in columns}
+        pk = row["id"]
+    fields["id"] = to_global_id(type_name, pk)
+    fields["pk"] = pk
+    return fields
+
+
 def model_row(model: object, *columns: str) -> dict[str, Any]:
     """A written ORM object's ``columns`` as the row a read would give, so that a type's
     ``from_model`` (a mutation's payload) goes through its ``from_row``: one field mapping."""
     return {column: getattr(model, column) for column in columns}
+
+
+class FromColumns:
+    """A node type whose fields are the read row's columns of the same name, ``COLUMNS``,
+    besides ``id`` (its ``pk``, and the global ``id`` under the class's name)."""
+
+    COLUMNS: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def from_row(cls, row: Row, prefix: str = "") -> Self:
+        """``prefix``: where the columns come joined to another row's."""
+        return built(cls, node_fields(cls.__name__, row, cls.COLUMNS, prefix))
+
+    @classmethod
+    def from_model(cls, model: object) -> Self:
+        """A written ORM object (a mutation's payload), through the same mapping."""
+        return cls.from_row(model_row(model, "id", *cls.COLUMNS))
 
 
 # Read rows carry enums as their database labels; these give the members.

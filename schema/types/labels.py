@@ -6,36 +6,17 @@ from collections.abc import Callable
 
 import strawberry
 
-from schema.ids import to_global_id
-from schema.types.base import Node, built, model_row
-from services import types as domain
+from schema.types.base import FromColumns, Node
 from services.types import Row
 
 
 @strawberry.type
-class Label(Node):
+class Label(Node, FromColumns):
+    COLUMNS = ("name", "color", "workspace_id")
     name: str
     color: str = strawberry.field(description="Hex colour, e.g. #d73a4a.")
     pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
-
-    @classmethod
-    def from_model(cls, label: domain.Label) -> Label:
-        return cls.from_row(model_row(label, "id", "name", "color", "workspace_id"))
-
-    @classmethod
-    def from_row(cls, row: Row) -> Label:
-        pk = row["id"]
-        return built(
-            cls,
-            {
-                "id": to_global_id("Label", pk),
-                "name": row["name"],
-                "color": row["color"],
-                "pk": pk,
-                "workspace_id": row["workspace_id"],
-            },
-        )
 
 
 def label_builder() -> Callable[[Row], Label]:

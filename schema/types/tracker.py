@@ -15,15 +15,23 @@ import strawberry
 from aiodataloader import DataLoader
 from strawberry.types import Info
 
-from schema.connections import Connection, counter
+from schema.connections import Connection, counter, paged
 from schema.context import IssuePageKey, JobCountKey, JobPageKey, PageKey, RequestContext
-from schema.ids import to_global_id
 from schema.inputs import IssueFilter, IssueOrder, issue_query
 from schema.issue_lookahead import issue_relations
 from schema.relations import Relation, RelationLoaders
 from schema.selection import SelectionInfo
 from schema.types import relation_loads as loads
-from schema.types.base import PRIORITY, STATUS, Node, built, deferred, model_row
+from schema.types.base import (
+    PRIORITY,
+    STATUS,
+    FromColumns,
+    Node,
+    built,
+    deferred,
+    model_row,
+    node_fields,
+)
 from schema.types.insights import IssueInsight, LabelLoaders
 from schema.types.jobs import Job
 from schema.types.labels import Label
@@ -109,24 +117,35 @@ def _workspace_list(
     """The resolver of a workspace's list that takes nothing but page arguments: a page of
     ``page``'s loader, and ``totalCount`` from ``count``'s when selected."""
 
-    async def resolve(
-        self: Workspace,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[NodeT]:
+    @paged
+    async def resolve(self: Workspace, info: ContextInfo, args: PageArgs) -> Connection[NodeT]:
         loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
         total = counter(info, lambda: count(loaders).load(self.pk))
         return Connection.of(await page(loaders).load((self.pk, args)), total)
 
     return resolve
 
 
+# The plain columns ``Issue.from_row`` and ``Comment.from_row`` read besides ``id`` (a written
+# object's, for ``from_model``).
+_ISSUE_COLUMNS = (
+    "number",
+    "title",
+    "body",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "project_id",
+    "workspace_id",
+    "reporter_id",
+    "assignee_id",
+)
+_COMMENT_COLUMNS = ("body", "created_at", "issue_id", "author_id")
+
+
 @strawberry.type
-class Workspace(Node):
+class Workspace(Node, FromColumns):
+    COLUMNS = ("slug", "name")
     slug: str
     name: str
     pk: strawberry.Private[int]
@@ -151,86 +170,44 @@ class Workspace(Node):
         )
     )
 
-    @classmethod
-    def from_model(cls, workspace: domain.Workspace) -> Workspace:
-        return cls.from_row(model_row(workspace, "id", "slug", "name"))
-
-    @classmethod
-    def from_row(cls, row: Row) -> Workspace:
-        pk = row["id"]
-        return built(
-            cls,
-            {
-                "id": to_global_id("Workspace", pk),
-                "slug": row["slug"],
-                "name": row["name"],
-                "pk": pk,
-            },
-        )
-
     @strawberry.field
+    @paged
     async def jobs(
         self,
         info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        args: PageArgs,
         status: domain.JobStatus | None = None,
         kind: domain.JobKind | None = None,
     ) -> Connection[Job]:
         loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
         count = counter(info, lambda: loaders.workspace_job_count.load((self.pk, status, kind)))
         page = await loaders.workspace_jobs.load((self.pk, args, status, kind))
         return Connection.of(page, count)
 
 
 @strawberry.type
-class Project(Node):
+class Project(Node, FromColumns):
+    COLUMNS = ("key", "name", "description", "workspace_id")
     key: str
     name: str
     description: str
     pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, project: domain.Project) -> Project:
-        return cls.from_row(model_row(project, "id", "key", "name", "description", "workspace_id"))
-
-    @classmethod
-    def from_row(cls, row: Row, prefix: str = "") -> Project:
-        """``prefix``: where the project's columns come joined to another row's."""
-        pk = row[prefix + "id"]
-        return built(
-            cls,
-            {
-                "id": to_global_id("Project", pk),
-                "key": row[prefix + "key"],
-                "name": row[prefix + "name"],
-                "description": row[prefix + "description"],
-                "pk": pk,
-                "workspace_id": row[prefix + "workspace_id"],
-            },
-        )
-
     @strawberry.field
     async def workspace(self, info: ContextInfo) -> Workspace:
         return cast(Workspace, await info.context.loaders.workspace.load(self.workspace_id))
 
     @strawberry.field(description="Newest first unless orderBy says otherwise.")
+    @paged
     async def issues(
         self,
         info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        args: PageArgs,
         filter: IssueFilter | None = None,
         order_by: IssueOrder | None = None,
     ) -> Connection[Issue]:
         loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
         if filter is not None:
             info.context.check_list_size(filter.label_ids or [], "filter.labelIds")
             info.context.check_string_length(filter.search, "filter.search")
@@ -241,22 +218,6 @@ class Project(Node):
         batch = IssueBatch(page.items, connection=True, project=self, nested=relations)
         await info.context.prefetch_issues(info, batch)
         return Connection.of(page, count)
-
-
-# The plain columns ``Issue.from_row`` reads (a written issue's, for ``from_model``).
-_ISSUE_COLUMNS = (
-    "id",
-    "number",
-    "title",
-    "body",
-    "created_at",
-    "updated_at",
-    "closed_at",
-    "project_id",
-    "workspace_id",
-    "reporter_id",
-    "assignee_id",
-)
 
 
 @strawberry.type
@@ -291,48 +252,24 @@ class Issue(Node):
 
     @classmethod
     def from_model(cls, issue: domain.Issue, loaders: RelationLoaders) -> Issue:
-        row = model_row(issue, *_ISSUE_COLUMNS)
+        row = model_row(issue, "id", *_ISSUE_COLUMNS)
         # Read rows carry enums as their database labels.
         row["status"], row["priority"] = issue.status.value, issue.priority.value
         return cls.from_row(row, loaders)
 
     @classmethod
     def from_row(cls, row: Row, loaders: RelationLoaders) -> Issue:
-        pk = row["id"]
-        return built(
-            cls,
-            {
-                "id": to_global_id("Issue", pk),
-                "number": row["number"],
-                "title": row["title"],
-                "body": row["body"],
-                "status": STATUS[row["status"]],
-                "priority": PRIORITY[row["priority"]],
-                "created_at": row["created_at"],
-                "updated_at": row["updated_at"],
-                "closed_at": row["closed_at"],
-                "pk": pk,
-                "project_id": row["project_id"],
-                "workspace_id": row["workspace_id"],
-                "reporter_id": row["reporter_id"],
-                "assignee_id": row["assignee_id"],
-                "loaders": loaders,
-                "row": row,
-            },
-        )
+        fields = node_fields("Issue", row, _ISSUE_COLUMNS)
+        fields["status"] = STATUS[row["status"]]
+        fields["priority"] = PRIORITY[row["priority"]]
+        fields["loaders"] = loaders
+        fields["row"] = row
+        return built(cls, fields)
 
     @strawberry.field
-    def comments(
-        self,
-        info: ContextInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Comment]:
+    @paged
+    def comments(self, info: ContextInfo, args: PageArgs) -> Connection[Comment]:
         loaders = info.context.loaders
-        args = info.context.page_args(first, after, last, before)
-
         count = partial(loaders.issue_comment_count.load, self.pk)
         page = self.loaded_comments.get(args) if self.loaded_comments is not None else None
         if page is not None:
@@ -365,25 +302,14 @@ class Comment(Node):
 
     @classmethod
     def from_model(cls, comment: domain.Comment, loaders: RelationLoaders) -> Comment:
-        row = model_row(comment, "id", "body", "created_at", "issue_id", "author_id")
-        return cls.from_row(row, loaders)
+        return cls.from_row(model_row(comment, "id", *_COMMENT_COLUMNS), loaders)
 
     @classmethod
     def from_row(cls, row: Row, loaders: RelationLoaders) -> Comment:
-        pk = row["id"]
-        return built(
-            cls,
-            {
-                "id": to_global_id("Comment", pk),
-                "body": row["body"],
-                "created_at": row["created_at"],
-                "pk": pk,
-                "issue_id": row["issue_id"],
-                "author_id": row["author_id"],
-                "loaders": loaders,
-                "row": row,
-            },
-        )
+        fields = node_fields("Comment", row, _COMMENT_COLUMNS)
+        fields["loaders"] = loaders
+        fields["row"] = row
+        return built(cls, fields)
 
     @strawberry.field
     async def issue(self, info: ContextInfo) -> Issue:
