@@ -8,16 +8,12 @@ Workspaces, users, memberships, API tokens (hashes only), projects with their is
 counter, issues with a full-text search vector (GIN), labels, issue labels and comments.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

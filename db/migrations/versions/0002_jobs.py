@@ -8,16 +8,12 @@ Background jobs (the source of truth for their status), job files stored in chun
 AI triage insights, and the (import job, line) key that makes retried imports idempotent.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -8,15 +8,11 @@ GraphQL documents registered by `issuegraph documents register PATH`, looked up 
 SHA-256 (persisted queries and trusted-documents mode, app/graphql/persisted.py).
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -8,16 +8,12 @@ The trace of the request that started a job (W3C trace headers), while tracing i
 run of the job continues it (app/observability/tracing.py). Nullable, and unread by older code.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
