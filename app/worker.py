@@ -13,30 +13,14 @@ from app.observability.logging import configure_logging
 from app.observability.stats import JobMetrics
 from app.observability.tracing import JobSpans, start_from_environment
 from app.settings import Settings, get_settings
-from jobs.deps import WorkerConfig, build_deps
+from jobs.deps import build_deps
 from jobs.functions import worker_functions
 from jobs.sweeper import clean_up, sweep
 from services.triage import build_provider
 
 
-def worker_config(settings: Settings) -> WorkerConfig:
-    return WorkerConfig(
-        database_url=settings.require_database_url(),
-        queue_name=settings.queue_name,
-        max_jobs=settings.worker_max_jobs,
-        job_timeout_seconds=settings.job_timeout_seconds,
-        heartbeat_seconds=settings.job_heartbeat_seconds,
-        stale_after_seconds=settings.job_stale_after_seconds,
-        retry_backoff_seconds=settings.job_retry_backoff_seconds,
-        retention_days=settings.job_retention_days,
-        imports=settings.import_settings(),
-        exports=settings.export_settings(),
-    )
-
-
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``arq.Worker`` (shared by the CLI and the tests)."""
-    config = worker_config(settings)
     redis_url = settings.require_redis_url()
     # arq's own timeout is a backstop behind the runner's, which records the failure.
     arq_timeout = settings.job_timeout_seconds + 30
@@ -56,7 +40,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             max_retries=settings.openai_max_retries,
         )
         ctx["deps"] = build_deps(
-            config,
+            settings,
             ctx["redis"],
             triage,
             JobMetrics(),

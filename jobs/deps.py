@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis
@@ -17,25 +16,24 @@ from services.job_kind import ExportSettings, ImportSettings, JobResources
 from services.triage import TriageProvider
 
 
-@dataclass(frozen=True)
-class WorkerConfig:
-    """The settings the worker side needs; ``app`` fills it from the environment, so the
-    defaults are app/settings.py's alone."""
+class WorkerConfig(Protocol):
+    """What the worker side reads of its settings: ``app.settings.Settings`` is one, so the
+    names, defaults and environment variables are its alone (``jobs`` does not import ``app``)."""
 
-    database_url: str
     queue_name: str
-    max_jobs: int
+    worker_max_jobs: int
     job_timeout_seconds: float
-    heartbeat_seconds: float
-    stale_after_seconds: float
-    retry_backoff_seconds: float
-    retention_days: int
-    imports: ImportSettings
-    exports: ExportSettings
+    job_heartbeat_seconds: float
+    # A RUNNING job whose heartbeat is older than this is taken as lost and retried.
+    job_stale_after_seconds: float
+    job_retry_backoff_seconds: float
+    job_retention_days: int
 
-    @property
-    def stale_after(self) -> timedelta:
-        return timedelta(seconds=self.stale_after_seconds)
+    def require_database_url(self) -> str: ...
+
+    def import_settings(self) -> ImportSettings: ...
+
+    def export_settings(self) -> ExportSettings: ...
 
 
 class JobMetrics(Protocol):
@@ -75,13 +73,9 @@ class WorkerDeps:
     queue: ArqJobQueue
     events: RedisJobEvents
     triage: TriageProvider
+    resources: JobResources  # what the kinds' runs use
     metrics: JobMetrics = field(default_factory=_NoMetrics)
     tracing: JobTracing = field(default_factory=_NoTracing)
-
-    @property
-    def resources(self) -> JobResources:
-        """What the kinds' runs use."""
-        return JobResources(self.config.imports, self.config.exports, self.triage)
 
     async def aclose(self) -> None:
         await self.triage.aclose()
@@ -95,8 +89,9 @@ def build_deps(
     metrics: JobMetrics | None = None,
     tracing: JobTracing | None = None,
 ) -> WorkerDeps:
+    max_jobs = config.worker_max_jobs
     engine = create_engine(
-        config.database_url, pool_size=max(2, config.max_jobs), max_overflow=config.max_jobs
+        config.require_database_url(), pool_size=max(2, max_jobs), max_overflow=max_jobs
     )
     return WorkerDeps(
         config=config,
@@ -105,6 +100,7 @@ def build_deps(
         queue=ArqJobQueue(redis, config.queue_name),
         events=RedisJobEvents(redis, config.queue_name),
         triage=triage,
+        resources=JobResources(config.import_settings(), config.export_settings(), triage),
         metrics=metrics or _NoMetrics(),
         tracing=tracing or _NoTracing(),
     )

@@ -61,7 +61,7 @@ async def _publish(deps: WorkerDeps, row: Job | None) -> None:
 async def _heartbeat(deps: WorkerDeps, job: ClaimedJob) -> None:
     """Prove the run is alive; the sweeper re-queues jobs whose heartbeat stops."""
     while True:
-        await asyncio.sleep(deps.config.heartbeat_seconds)
+        await asyncio.sleep(deps.config.job_heartbeat_seconds)
         try:
             async with deps.session_factory() as session:
                 await job_runs.heartbeat(session, job)
@@ -192,7 +192,7 @@ async def _retry_or_fail(deps: WorkerDeps, job: ClaimedJob, error: BaseException
             ),
         )
         return "failed"
-    delay = deps.config.retry_backoff_seconds * 2 ** (job.attempt - 1)
+    delay = deps.config.job_retry_backoff_seconds * 2 ** (job.attempt - 1)
     log.warning("job.retrying", error=str(error), delay_seconds=delay)
     await _record(
         deps,

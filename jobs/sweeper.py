@@ -23,7 +23,9 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     deps: WorkerDeps = ctx["deps"]
     requeued = failed = enqueued = 0
     async with deps.session_factory() as session:
-        stale = await job_runs.stale_running(session, deps.config.stale_after)
+        stale = await job_runs.stale_running(
+            session, timedelta(seconds=deps.config.job_stale_after_seconds)
+        )
     for job in stale:
         async with deps.session_factory() as session:
             row = await job_runs.requeue_stale(session, job)
@@ -62,7 +64,7 @@ async def clean_up(ctx: dict[str, Any]) -> dict[str, int]:
         jobs = await session.execute(
             delete(Job).where(
                 Job.status.in_(TERMINAL_JOB_STATUSES),
-                Job.finished_at < func.now() - timedelta(days=deps.config.retention_days),
+                Job.finished_at < func.now() - timedelta(days=deps.config.job_retention_days),
             )
         )
         await session.commit()
