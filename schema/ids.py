@@ -9,8 +9,13 @@ import strawberry
 
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
-    # binascii directly: base64.b64encode is a Python wrapper around it (hundreds per page).
-    return strawberry.ID(binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False).decode())
+    # Hundreds per page, so: binascii directly (base64.b64encode is a Python wrapper around
+    # it), and no strawberry.ID(...) call (a NewType: a Python call that returns its argument,
+    # a third of this function's time).
+    global_id: strawberry.ID = binascii.b2a_base64(  # type: ignore[assignment]
+        f"{type_name}:{pk}".encode(), newline=False
+    ).decode()
+    return global_id
 
 
 def from_global_id(global_id: str) -> tuple[str, int] | None:

@@ -44,15 +44,19 @@ def node_fields(
 ) -> dict[str, Any]:
     """A node's fields read from ``row``: each of ``columns`` under its own name, ``pk`` the
     row's ``id`` and ``id`` its global ID. ``prefix``: the columns come joined to another
-    row's, named ``<prefix><column>``."""
+    row's, named ``<prefix><column>``.
+
+    A loop into the dict, not a comprehension: on Python 3.11 that is a function call of its
+    own, and a W1 page builds ~300 objects through here (50 issues, 250 comments).
+    """
+    pk = row[prefix + "id"]
+    fields = {"id": to_global_id(type_name, pk), "pk": pk}
     if prefix:
-        fields = {column: row[prefix + column] for column in columns}
-        pk = row[prefix + "id"]
+        for column in columns:
+            fields[column] = row[prefix + column]
     else:
-        fields = {column: row[column] for column in columns}
-        pk = row["id"]
-    fields["id"] = to_global_id(type_name, pk)
-    fields["pk"] = pk
+        for column in columns:
+            fields[column] = row[column]
     return fields
 
 

@@ -262,8 +262,7 @@ class Issue(Node):
         fields = node_fields("Issue", row, _ISSUE_COLUMNS)
         fields["status"] = STATUS[row["status"]]
         fields["priority"] = PRIORITY[row["priority"]]
-        fields["loaders"] = loaders
-        fields["row"] = row
+        fields["loaders"], fields["row"] = loaders, row
         return built(cls, fields)
 
     @strawberry.field
@@ -307,8 +306,7 @@ class Comment(Node):
     @classmethod
     def from_row(cls, row: Row, loaders: RelationLoaders) -> Comment:
         fields = node_fields("Comment", row, _COMMENT_COLUMNS)
-        fields["loaders"] = loaders
-        fields["row"] = row
+        fields["loaders"], fields["row"] = loaders, row
         return built(cls, fields)
 
     @strawberry.field
