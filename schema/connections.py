@@ -111,13 +111,10 @@ def counter(info: Any, load: Callable[[], Awaitable[int]]) -> Callable[[], Await
 
 # Relay's page arguments, in the SDL's order, ahead of a connection field's own.
 _PAGE_PARAMETERS = [
-    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=type_)
-    for name, type_ in {
-        "first": int | None,
-        "after": str | None,
-        "last": int | None,
-        "before": str | None,
-    }.items()
+    inspect.Parameter(
+        name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=kind | None
+    )
+    for name, kind in (("first", int), ("after", str), ("last", int), ("before", str))
 ]
 
 
